@@ -1,0 +1,4 @@
+"""`python -m otviz` is the same as the `otviz` command."""
+from otviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free maths: datasets, OT solvers, losses, models. Nothing here may import Qt or pyqtgraph."""

@@ -1,0 +1,264 @@
+"""The contract every method implements: a typed config (ranges, help, live/restart), step(), snapshot()."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from otviz.core.devices import resolve_device
+
+
+# ----------------------------------------------------------------------------- parameters
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What the control panel and the CLI know about one config field."""
+    name: str
+    type: type
+    default: Any
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False          # True: the value must be strictly greater than lo (eps > 0)
+    choices: tuple | None = None
+    log: bool = False              # shown on a log-scale slider
+    live: bool = True              # applied between two steps; False: changing it resets the run
+    help: str = ""
+    unit: str = ""
+    label: str = ""
+    widget: str = ""               # "" (by type), "file" (a path picked with a file dialog), "angles" ...
+
+    def coerce(self, value: Any) -> Any:
+        """Typed, validated value, or ValueError saying why it is refused."""
+        name = self.name
+        if self.type is bool:
+            if isinstance(value, str):
+                v = value.strip().lower()
+                if v not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(f"{name}: {value!r} is not a yes/no value")
+                value = v in ("1", "true", "yes", "on")
+            return bool(value)
+        if self.type in (int, float):
+            if isinstance(value, str):
+                try:
+                    value = float(value.strip())
+                except ValueError:
+                    raise ValueError(f"{name}: {value!r} is not a number") from None
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ValueError(f"{name}: {value!r} is not a number")
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"{name}: must be a finite number, got {value}")
+            if self.type is int:
+                if value != int(value):
+                    raise ValueError(f"{name}: must be a whole number, got {value:g}")
+                value = int(value)
+            if self.lo is not None:
+                if self.lo_open and value <= self.lo:
+                    raise ValueError(f"{name}: must be greater than {self.lo:g}, got {value:g}")
+                if value < self.lo:
+                    raise ValueError(f"{name}: must be at least {self.lo:g}, got {value:g}")
+            if self.hi is not None and value > self.hi:
+                raise ValueError(f"{name}: must be at most {self.hi:g}, got {value:g}")
+            return value
+        value = str(value)
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        return value
+
+
+def param(default: Any, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+          choices: tuple | None = None, log: bool = False, live: bool = True, help: str = "",
+          unit: str = "", label: str = "", widget: str = "") -> Any:
+    """A config field with the metadata the control panel and the CLI need."""
+    meta = dict(lo=lo, hi=hi, lo_open=lo_open, choices=tuple(choices) if choices else None, log=log,
+                live=live, help=help, unit=unit, label=label, widget=widget)
+    return field(default=default, metadata={"otviz": meta})
+
+
+def param_specs(config_cls: type) -> list[ParamSpec]:
+    """The ParamSpec of every field of a config dataclass, in declaration order."""
+    hints = typing.get_type_hints(config_cls)
+    out = []
+    for f in dataclasses.fields(config_cls):
+        meta = f.metadata.get("otviz", {})
+        t = hints[f.name]
+        t = t if t in (int, float, bool, str) else str
+        out.append(ParamSpec(name=f.name, type=t, default=f.default, **{k: v for k, v in meta.items()}))
+    return out
+
+
+# ----------------------------------------------------------------------------- errors
+
+class Diverged(RuntimeError):
+    """A step produced NaN/Inf; the method has been restored to its last good state."""
+
+
+# ----------------------------------------------------------------------------- methods
+
+class Method:
+    """One training method: builds its data and model from a config, then steps.
+
+    Subclasses set `name`, `title`, `Config`, `metrics` and implement `_build`, `_step`,
+    `_snapshot`, `_state`, `_load_state`; optionally `_on_live_change`, `_check_config` and `edit`.
+    Nothing here knows about Qt: the GUI and the CLI drive the same objects.
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    Config: ClassVar[type]
+    metrics: ClassVar[tuple[str, ...]] = ("loss",)
+    checkpoint_every: ClassVar[int] = 1   # how often the last good state is kept for NaN recovery
+
+    def __init__(self, config: Any = None, *, seed: int = 0, device: str = "cpu"):
+        self.config = config if config is not None else self.Config()
+        self._check_config(self.config)
+        self.seed = int(seed)
+        self.device = resolve_device(device)
+        self.step_count = 0
+        self.reset()
+
+    # -- parameters ---------------------------------------------------------
+    @classmethod
+    def specs(cls) -> list[ParamSpec]:
+        return param_specs(cls.Config)
+
+    @classmethod
+    def spec(cls, name: str) -> ParamSpec:
+        for s in cls.specs():
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in cls.specs())
+        raise ValueError(f"{cls.name} has no parameter {name!r} (known: {known})")
+
+    def validate(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Typed copies of `changes`, or ValueError naming the first refused value and why."""
+        typed = {k: self.spec(k).coerce(v) for k, v in changes.items()}
+        self._check_config(dataclasses.replace(self.config, **typed))
+        return typed
+
+    def update(self, changes: dict[str, Any]) -> bool:
+        """Apply changes: live ones between steps, restart ones by rebuilding. Returns True on reset."""
+        typed = self.validate(changes)
+        typed = {k: v for k, v in typed.items() if getattr(self.config, k) != v}
+        if not typed:
+            return False
+        self.config = dataclasses.replace(self.config, **typed)
+        if any(not self.spec(k).live for k in typed):
+            self.reset()
+            return True
+        self._on_live_change(set(typed))
+        return False
+
+    def set_device(self, device: str) -> None:
+        """Move the run to another device, keeping model and optimiser state."""
+        dev = resolve_device(device)
+        state = self._state()
+        self.device = dev
+        self._build()
+        self._load_state(state)
+        self._good = self.checkpoint()
+
+    # -- running ------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = int(seed)
+        torch.manual_seed(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed)       # CPU generator: same draws on any device
+        self.rng = np.random.default_rng(self.seed)
+        self.step_count = 0
+        self._build()
+        self._good = self.checkpoint()
+
+    def step(self) -> dict[str, float]:
+        """One training step; returns the metrics. Raises Diverged (state restored) on NaN/Inf."""
+        out = self._step()
+        metrics = {k: float(v) for k, v in out.items()}
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)] + self._nonfinite_state()
+        if bad:
+            self.restore(self._good)
+            raise Diverged(f"{self.title}: {', '.join(bad)} became NaN/Inf at step {self.step_count + 1}; "
+                           f"paused at the last good state (step {self.step_count}). "
+                           "Lower the learning rate or reset.")
+        self.step_count += 1
+        if self.step_count % self.checkpoint_every == 0:
+            self._good = self.checkpoint()
+        return metrics
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for the views (numpy arrays and floats, never live tensors)."""
+        snap = self._snapshot()
+        snap["step"] = self.step_count
+        return snap
+
+    def edit(self, action: str, payload: Any) -> None:
+        """A data edit from the views (a dragged point, a drawn cloud). Methods that accept them override."""
+        raise ValueError(f"{self.title} does not accept the edit {action!r}")
+
+    # -- state --------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        return copy.deepcopy(self._state())
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._load_state(copy.deepcopy(state))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: config, step, RNG states and the method's own state."""
+        return {"method": self.name, "config": dataclasses.asdict(self.config), "seed": self.seed,
+                "step": self.step_count, "gen": self.gen.get_state(), "rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "state": self.checkpoint()}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        if d.get("method") != self.name:
+            raise ValueError(f"this state is for {d.get('method')!r}, not {self.name!r}")
+        self.config = self.Config(**d["config"])
+        self.seed = int(d["seed"])
+        self.reset()
+        self.gen.set_state(d["gen"])
+        self.rng.bit_generator.state = d["rng"]
+        torch.set_rng_state(d["torch_rng"])
+        self.restore(d["state"])
+        self.step_count = int(d["step"])
+        self._good = self.checkpoint()
+
+    def _nonfinite_state(self) -> list[str]:
+        """Names of tensors in the state that hold NaN/Inf (parameters going bad before the loss does)."""
+        bad = []
+
+        def walk(prefix: str, obj: Any) -> None:
+            if isinstance(obj, torch.Tensor):
+                if obj.is_floating_point() and not torch.isfinite(obj).all():
+                    bad.append(prefix)
+            elif isinstance(obj, dict):
+                for k, v in obj.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+
+        walk("", self._state())
+        return bad[:3]
+
+    # -- to implement -------------------------------------------------------
+    def _check_config(self, cfg: Any) -> None:
+        """Raise ValueError for combinations a single field's range cannot express."""
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _on_live_change(self, keys: set[str]) -> None:
+        """React to live changes already written into self.config (e.g. set an optimiser's lr)."""
