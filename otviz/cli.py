@@ -1,0 +1,141 @@
+"""The `otviz` command: open the window, or run a method headless with a terminal progress bar."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="otviz", description="Watch optimal-transport and generative-model "
+                                "training live on 2-D data. With no command, opens the window.")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or mps (default cpu)")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="train a method headless (no window)")
+    r.add_argument("method", help="swgmm, wgan, sinkhorn, realnvp or coulomb")
+    r.add_argument("--steps", type=int, required=True, help="number of training steps")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a parameter (repeatable); `otviz params METHOD` lists them")
+    r.add_argument("--seed", type=int, default=argparse.SUPPRESS)
+    r.add_argument("--device", default=argparse.SUPPRESS)
+    r.add_argument("--history", metavar="FILE.csv", help="write the metric history to a CSV file")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    pp = sub.add_parser("params", help="list a method's parameters, ranges and help")
+    pp.add_argument("method")
+    return p
+
+
+def parse_sets(method_cls, items: list[str]) -> dict:
+    """`key=value` strings into validated, typed config values (ValueError with the reason)."""
+    changes = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        changes[k.strip()] = method_cls.spec(k.strip()).coerce(v)
+    return changes
+
+
+def make_method(name: str, sets: list[str], seed: int, device: str):
+    from otviz.methods import method_class
+
+    cls = method_class(name)
+    changes = parse_sets(cls, sets)
+    cfg = dataclasses.replace(cls.Config(), **changes)
+    return cls(cfg, seed=seed, device=device)
+
+
+class ProgressBar:
+    def __init__(self, total: int, stream=sys.stderr, width: int = 30):
+        self.total, self.stream, self.width = total, stream, width
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, metrics: dict[str, float]) -> None:
+        frac = done / max(self.total, 1)
+        bar = "#" * int(frac * self.width) + "." * (self.width - int(frac * self.width))
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        m = "  ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:3])
+        self.stream.write(f"\r[{bar}] {done}/{self.total}  {rate:.1f} steps/s  {m}  ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+
+
+def cmd_run(args) -> int:
+    from otviz.methods.base import Diverged
+    from otviz.methods.session import Session
+
+    try:
+        method = make_method(args.method, args.set, args.seed, args.device)
+    except ValueError as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.steps < 0:
+        print("otviz: --steps must be 0 or more", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    session = Session(method)
+    bar = None if args.quiet else ProgressBar(args.steps)
+    code = 0
+    t0 = time.perf_counter()
+    try:
+        session.run(args.steps, callback=(lambda i: bar(i, session.last_metrics)) if bar else None)
+    except Diverged as e:
+        code = EXIT_DIVERGED
+        if bar:
+            bar.close()
+            bar = None
+        print(f"otviz: {e}", file=sys.stderr)
+    if bar:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    if code == 0:
+        m = "  ".join(f"{k}={v:.6g}" for k, v in session.last_metrics.items())
+        print(f"{method.name}: {session.step_count} steps in {elapsed:.2f} s  {m}")
+    if args.history:
+        try:
+            session.history.to_csv(args.history)
+        except OSError as e:
+            print(f"otviz: {e}", file=sys.stderr)
+            return code or EXIT_BAD_INPUT
+    return code
+
+
+def cmd_params(args) -> int:
+    from otviz.methods import method_class
+
+    try:
+        cls = method_class(args.method)
+    except ValueError as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for s in cls.specs():
+        rng = f" [{s.lo:g}, {s.hi:g}]" if s.lo is not None and s.hi is not None else ""
+        ch = f" {{{', '.join(map(str, s.choices))}}}" if s.choices else ""
+        print(f"{s.name} = {s.default!r}{rng}{ch}{'' if s.live else '  (restart)'}\n    {s.help}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "params":
+        return cmd_params(args)
+    from otviz.core.devices import resolve_device
+    try:
+        resolve_device(args.device)
+    except ValueError as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from otviz.gui.app import run_app
+    return run_app(seed=args.seed, device=args.device)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

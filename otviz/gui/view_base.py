@@ -1,0 +1,97 @@
+"""The base of every method's plot area, and small helpers shared by the views (heatmaps, plots)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+pg.setConfigOptions(antialias=True, background="w", foreground="k")
+
+# Colours shared by all tabs, so "real" and "generated" mean the same everywhere.
+REAL = (40, 110, 220, 170)
+FAKE = (230, 90, 30, 170)
+ACCENT = (20, 150, 70, 220)
+
+
+class MethodView(QtWidgets.QWidget):
+    """A method's views. Build pyqtgraph items once in __init__; update_snapshot only calls setData/setImage.
+
+    `edit_requested(action, payload)` asks the worker to call Method.edit between two steps.
+    `param_requested(dict)` asks for a parameter change as if made in the control panel (e.g. a
+    view-local axis selector that is also a config field).
+    """
+
+    edit_requested = QtCore.Signal(str, object)
+    param_requested = QtCore.Signal(dict)
+
+    def __init__(self, method_cls, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.method_cls = method_cls
+
+    def update_snapshot(self, snap: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def plots(self) -> dict[str, QtWidgets.QWidget]:
+        """Named views (for exporting one of them); the default is the whole view."""
+        return {"view": self}
+
+
+def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "") -> pg.PlotWidget:
+    """A PlotWidget with the app's look: grid, optional equal aspect, axis labels."""
+    w = pg.PlotWidget(title=title)
+    w.showGrid(x=True, y=True, alpha=0.15)
+    if equal:
+        w.setAspectLocked(True)
+    if x:
+        w.setLabel("bottom", x)
+    if y:
+        w.setLabel("left", y)
+    w.setMenuEnabled(False)
+    return w
+
+
+def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True) -> pg.ImageItem:
+    """An ImageItem under everything else in `plot`, with a colour map (and a colour bar)."""
+    item = pg.ImageItem(axisOrder="row-major")
+    item.setZValue(-100)
+    item.setColorMap(pg.colormap.get(cmap))
+    plot.addItem(item)
+    if bar:
+        pi = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+        item._otviz_bar = pi.addColorBar(item, colorMap=pg.colormap.get(cmap), interactive=False, width=12)
+    return item
+
+
+def set_heatmap(item: pg.ImageItem, values: np.ndarray, rect: tuple[float, float, float, float],
+                levels: tuple[float, float] | None = None) -> None:
+    """Show `values` (rows = y, columns = x) over rect = (x0, y0, width, height) with fixed levels."""
+    values = np.asarray(values, dtype=np.float32)
+    if levels is None:
+        finite = values[np.isfinite(values)]
+        levels = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if levels[1] <= levels[0]:
+            levels = (levels[0], levels[0] + 1e-9)
+    item.setImage(values, levels=levels, autoLevels=False)
+    item.setRect(QtCore.QRectF(*rect))
+    bar = getattr(item, "_otviz_bar", None)
+    if bar is not None:
+        bar.setLevels(levels)
+
+
+def ellipse_path(means: np.ndarray, covs: np.ndarray, scale: np.ndarray | float = 1.0,
+                 n: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of closed ellipses (one per mean/cov, NaN-separated) for one PlotDataItem, connect='finite'."""
+    means = np.asarray(means, dtype=np.float64).reshape(-1, 2)
+    covs = np.asarray(covs, dtype=np.float64).reshape(-1, 2, 2)
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (len(means),))
+    t = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(t), np.sin(t)], 0)                   # (2, n)
+    out = np.full((len(means), n + 1, 2), np.nan)
+    for k, (m, c, s) in enumerate(zip(means, covs, scale)):
+        w, v = np.linalg.eigh((c + c.T) / 2)
+        a = v @ np.diag(np.sqrt(np.clip(w, 0, None))) * s
+        out[k, :n] = (a @ circle).T + m
+    out = out.reshape(-1, 2)
+    return out[:, 0], out[:, 1]
