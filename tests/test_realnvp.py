@@ -1,0 +1,167 @@
+"""RealNVP method: training lowers the held-out nll, a Gaussian target reaches its entropy, state, data, pictures."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from otviz.methods.base import Diverged
+from otviz.methods.realnvp import RealNVPConfig, RealNVPMethod
+from otviz.methods.session import Session
+
+
+def make(seed=0, **kw):
+    cfg = dataclasses.replace(RealNVPConfig(), **kw)
+    return RealNVPMethod(cfg, seed=seed)
+
+
+def test_defaults_follow_the_seed():
+    cfg = RealNVPConfig()
+    assert (cfg.dataset, cfg.noise, cfg.n_flows, cfg.hidden, cfg.lr, cfg.batch_size) == \
+        ("moons", 0.05, 4, 256, 1e-3, 256)
+    live = {s.name for s in RealNVPMethod.specs() if s.live}
+    assert {"lr", "batch_size"} <= live and not {"n_flows", "hidden", "dataset", "noise"} & live
+
+
+def test_short_training_lowers_held_out_nll():
+    m = make(hidden=64)
+    start = m.held_out_nll()
+    # the flow starts as the identity: the held-out nll is that of the data under N(0, I)
+    x = m.x_test.double()
+    ref = (0.5 * (x * x).sum(1) + math.log(2 * math.pi)).mean().item()
+    assert start == pytest.approx(ref, rel=1e-5)
+    s = Session(m)
+    s.run(150)
+    nll = s.history.column("nll")
+    assert np.isfinite(nll).sum() == 16              # steps 1, 10, 20, … 150
+    end = nll[np.isfinite(nll)][-1]
+    assert end < start - 0.5
+    assert s.last_metrics["nll"] == end
+
+
+def test_gaussian_target_reaches_its_entropy():
+    """N((1, -0.5), 0.5² I): the best possible nll is its entropy log(2πe·0.25) = 1.4516 nats."""
+    m = make(dataset="gaussian", hidden=32, lr=1e-2, n_flows=2)
+    x = m.x_test.double()
+    true = (((x - torch.tensor([1.0, -0.5], dtype=torch.float64)) ** 2).sum(1) / (2 * 0.25)
+            + math.log(2 * math.pi * 0.25)).mean().item()       # the true density's nll on this sample
+    for _ in range(400):
+        m.step()
+    nll = m.held_out_nll()
+    assert nll == pytest.approx(true, abs=0.05)
+    assert true == pytest.approx(1 + math.log(2 * math.pi * 0.25), abs=0.1)
+
+
+def test_live_lr_reaches_the_optimiser_and_restart_params_rebuild():
+    s = Session(make(hidden=16))
+    s.run(3)
+    assert s.update({"lr": 3e-4}) is False
+    assert s.method.opt.param_groups[0]["lr"] == 3e-4
+    assert s.history.events[-1][1] == "lr=0.0003"
+    assert s.update({"n_flows": 6}) is True
+    assert s.method.flow.n_flows == 6 and s.step_count == 0
+    with pytest.raises(ValueError, match="lr"):
+        s.update({"lr": 0})
+    with pytest.raises(ValueError, match="batch_size"):
+        s.update({"batch_size": 0})
+
+
+def test_seed_reproduces_and_state_dict_continues_exactly():
+    a, b = make(hidden=16, seed=3), make(hidden=16, seed=3)
+    for _ in range(12):
+        ma, mb = a.step(), b.step()
+    assert ma == mb
+    saved = a.state_dict()
+    ref = [a.step()["loss"] for _ in range(5)]
+    c = make(hidden=16, seed=99)
+    c.load_state_dict(saved)
+    assert [c.step()["loss"] for _ in range(5)] == ref
+
+
+def test_nan_in_parameters_is_caught_and_state_restored():
+    m = make(hidden=16)
+    for _ in range(20):
+        m.step()                                         # checkpoint at step 20
+    good = m.flow.layers[0].head.weight.detach().clone()
+    with torch.no_grad():
+        m.flow.layers[0].body[0].weight.fill_(math.nan)
+    with pytest.raises(Diverged):
+        m.step()
+    assert m.step_count == 20
+    assert torch.equal(m.flow.layers[0].head.weight, good)
+
+
+def test_datasets_and_csv(tmp_path):
+    for name in ("ring8", "swiss_roll", "grid25", "gaussian"):
+        m = make(dataset=name, hidden=8, n_data=200)
+        assert m.x_train.shape == (200, 2) and m.x_test.shape == (1000, 2)
+        assert math.isfinite(m.step()["loss"])
+    grid = make(dataset="grid25", hidden=8).x_train.numpy()
+    assert np.abs(grid).max() < 2.5                       # spacing 1: the grid lies in about [-2, 2]²
+    good = tmp_path / "pts.csv"
+    np.savetxt(good, np.random.default_rng(0).normal(size=(50, 2)), delimiter=",", header="x,y", comments="")
+    m = make(dataset="csv", csv_path=str(good), hidden=8)
+    assert (len(m.x_train), len(m.x_test)) == (40, 10)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3,oops\n")
+    with pytest.raises(ValueError, match="bad.csv"):
+        make(dataset="csv", csv_path=str(bad))
+    with pytest.raises(ValueError, match="CSV"):
+        make(dataset="csv")
+
+
+def test_drawn_points_become_the_target():
+    m = make(hidden=8)
+    pts = np.random.default_rng(1).normal(size=(100, 2)) + 5
+    m.edit("points", pts)
+    assert (len(m.x_train), len(m.x_test)) == (80, 20)
+    assert m.x_train.mean().item() == pytest.approx(5, abs=0.5)
+    with pytest.raises(ValueError):
+        m.edit("points", np.zeros((3, 2)))
+    with pytest.raises(ValueError):
+        m.edit("nonsense", None)
+
+
+def test_snapshot_is_plain_data_and_stages_agree():
+    m = make(hidden=16, n_flows=3)
+    m.snapshot_budget = None
+    for _ in range(30):
+        m.step()
+    snap = m.snapshot()
+    for k, v in snap.items():
+        assert not isinstance(v, torch.Tensor), k
+    n = 3
+    assert snap["fwd_points"].shape == (n + 1, 1000, 2) and snap["inv_points"].shape == (n + 1, 1000, 2)
+    assert np.array_equal(snap["fwd_points"][0], snap["data"])
+    assert np.array_equal(snap["fwd_points"][-1], snap["latent"])
+    assert np.array_equal(snap["inv_points"][-1], snap["samples"])
+    # the drawn data are training points; the latent is the flow's forward map (odd n: halves swapped back)
+    z, _ = m.flow(torch.tensor(snap["data"]))
+    assert np.allclose(snap["latent"], z.detach().numpy()[:, ::-1], atol=1e-5)
+    # generated samples, mapped forward one layer at a time, retrace the inverse stages
+    fs = m.flow.forward_stages(torch.tensor(snap["samples"]))
+    for j in range(n + 1):
+        k = n - j
+        y = fs[k].detach().numpy()
+        assert np.allclose(snap["inv_points"][j], y[:, ::-1] if k % 2 else y, atol=1e-4)
+    # the grid keeps its NaN separators through the layers; one line per NaN
+    assert np.isnan(snap["fwd_grid"][:, :, 0]).sum(1).tolist() == [30] * (n + 1)
+    # heatmap: log-density on the data's box, matching the model at a grid corner
+    x0, y0, w, h = snap["logp_rect"]
+    corner = m.flow.log_prob(torch.tensor([[x0, y0]], dtype=torch.float32)).item()
+    assert snap["logp"][0, 0] == pytest.approx(corner, abs=1e-3)
+    lo, hi = snap["logp_levels"]
+    assert lo < hi == pytest.approx(float(snap["logp"].max()))
+    assert snap["nll"] == m.last_nll and snap["step"] == 30 == snap["flow_step"]
+
+
+def test_snapshot_pictures_are_cached_between_steps():
+    m = make(hidden=16)
+    m.snapshot_budget = 1e-6                        # pictures may take almost none of the time
+    first = m.snapshot()
+    m.step()
+    again = m.snapshot()
+    assert again["flow_step"] == 0 and again["step"] == 1
+    m.edit("refresh", None)
+    assert m.snapshot()["flow_step"] == 1
