@@ -1,0 +1,171 @@
+"""Sinkhorn tab's views: clouds with assignment lines (draggable points), C and P, convergence, the batch."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+
+ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
+
+
+class PointDragViewBox(pg.ViewBox):
+    """A ViewBox where left-dragging a point moves it and double-clicking adds one (Shift: to the target)."""
+
+    dragged = QtCore.Signal(str, int, object)
+    added = QtCore.Signal(str, object)
+
+    def __init__(self):
+        super().__init__()
+        self.sets: dict[str, np.ndarray] = {}
+        self._drag: tuple[str, int] | None = None
+
+    def _nearest(self, scene_pos, radius_px: float = 10.0) -> tuple[str, int] | None:
+        p = self.mapSceneToView(scene_pos)
+        px, py = self.viewPixelSize()
+        best, best_d = None, radius_px
+        for name, pts in self.sets.items():
+            if not len(pts):
+                continue
+            d = np.hypot((pts[:, 0] - p.x()) / px, (pts[:, 1] - p.y()) / py)
+            i = int(np.argmin(d))
+            if d[i] < best_d:
+                best, best_d = (name, i), d[i]
+        return best
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        if ev.isStart():
+            self._drag = self._nearest(ev.buttonDownScenePos())
+        if self._drag is None:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        p = self.mapSceneToView(ev.scenePos())
+        which, i = self._drag
+        self.sets[which][i] = (p.x(), p.y())
+        self.dragged.emit(which, i, (p.x(), p.y()))
+        if ev.isFinish():
+            self._drag = None
+
+    def mouseClickEvent(self, ev):
+        if ev.double() and ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            p = self.mapSceneToView(ev.scenePos())
+            shift = bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+            self.added.emit("target" if shift else "source", (p.x(), p.y()))
+            ev.accept()
+            return
+        super().mouseClickEvent(ev)
+
+
+class SinkhornView(MethodView):
+    def __init__(self, method_cls, parent=None):
+        super().__init__(method_cls, parent)
+        self.vb = PointDragViewBox()
+        self.clouds = pg.PlotWidget(viewBox=self.vb, title="Clouds and assignments (drag a point; "
+                                    "double-click adds a source point, Shift+double-click a target)")
+        self.clouds.setAspectLocked(True)
+        self.clouds.showGrid(x=True, y=True, alpha=0.15)
+        self.clouds.setMenuEnabled(False)
+        self.clouds.addLegend(offset=(5, 5))
+        self.lines = []
+        for k in range(ALPHA_BINS):
+            alpha = int(255 * (k + 1) / ALPHA_BINS)
+            item = pg.PlotDataItem(pen=pg.mkPen((60, 60, 60, alpha), width=1.2), connect="pairs")
+            self.clouds.addItem(item)
+            self.lines.append(item)
+        self.exact = pg.PlotDataItem(pen=pg.mkPen(ACCENT, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
+                                     connect="pairs", name="exact OT")
+        self.clouds.addItem(self.exact)
+        self.src = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(REAL), pen=pg.mkPen("w"), name="source")
+        self.tgt = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(FAKE), pen=pg.mkPen("w"), name="target")
+        self.clouds.addItem(self.src)
+        self.clouds.addItem(self.tgt)
+        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1))
+        self.info.setParentItem(self.clouds.getPlotItem().vb)
+        self.vb.sigResized.connect(lambda: self.info.setPos(6, self.vb.height() - 4))
+
+        self.cmat = make_plot("cost matrix C", equal=False, x="target j", y="source i")
+        self.cmat.invertY(True)
+        self.cimg = make_heatmap(self.cmat, "viridis")
+        self.pmat = make_plot("coupling P", equal=False, x="target j", y="source i")
+        self.pmat.invertY(True)
+        self.pimg = make_heatmap(self.pmat, "inferno")
+        self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
+        self.conv.setLogMode(y=True)
+        self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1.5))
+
+        self.batch = pg.GraphicsLayoutWidget()
+        self.batch_items = []
+        for k in range(4):
+            p = self.batch.addPlot(row=0, col=k)
+            p.hideAxis("left")
+            p.hideAxis("bottom")
+            p.invertY(True)
+            p.setAspectLocked(True)
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setColorMap(pg.colormap.get("inferno"))
+            p.addItem(img)
+            self.batch_items.append((p, img))
+        self.batch.setToolTip("The seed's batch: rows shifted by 1, 2, 3, 4 solved in one call; the costs are 1, 4, 9, 16")
+
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.clouds, 0, 0, 2, 1)
+        grid.addWidget(self.cmat, 0, 1)
+        grid.addWidget(self.pmat, 0, 2)
+        grid.addWidget(self.conv, 1, 1)
+        grid.addWidget(self.batch, 1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
+
+        self.vb.dragged.connect(self._on_drag)
+        self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
+        self._ranged = False
+        self._last_step = 0
+
+    def plots(self) -> dict[str, QtWidgets.QWidget]:
+        return {"clouds": self.clouds, "cost_matrix": self.cmat, "coupling": self.pmat,
+                "convergence": self.conv, "batch": self.batch}
+
+    def _on_drag(self, which: str, i: int, xy) -> None:
+        (self.src if which == "source" else self.tgt).setData(pos=self.vb.sets[which])
+        self.edit_requested.emit("move_point", {"which": which, "index": i, "xy": xy})
+
+    def update_snapshot(self, s: dict) -> None:
+        x, y = s["x"], s["y"]
+        if self.vb._drag is None:              # while dragging, the local copy is the truth
+            self.vb.sets = {"source": x.copy(), "target": y.copy()}
+            self.src.setData(pos=x)
+            self.tgt.setData(pos=y)
+        seg, alpha = s["lines"], s["line_alpha"]
+        bins = np.minimum((alpha * ALPHA_BINS).astype(int), ALPHA_BINS - 1)
+        for k, item in enumerate(self.lines):
+            sel = np.repeat(bins == k, 2)
+            pts = seg[sel]
+            item.setData(pts[:, 0], pts[:, 1]) if len(pts) else item.setData([], [])
+        ex = s.get("exact_lines")
+        self.exact.setData(ex[:, 0], ex[:, 1]) if ex is not None else self.exact.setData([], [])
+        text = f"ε = {s['eps']:.3g}   ⟨P,C⟩ = {s['cost']:.6g}"
+        if "exact_cost" in s:
+            text += f"   exact OT = {s['exact_cost']:.6g}"
+        text += f"   {s['n_iter']} iterations, marginal error {s['marginal_error']:.1e}"
+        self.info.setText(text)
+        C, P = s["cost_matrix"], s["plan"]
+        set_heatmap(self.cimg, C, (0, 0, C.shape[1], C.shape[0]))
+        set_heatmap(self.pimg, P, (0, 0, P.shape[1], P.shape[0]), (0.0, float(P.max()) or 1.0))
+        err = s["errors"]
+        if len(err):
+            it = np.linspace(0, s["n_iter"], len(err)) if len(err) > 1 else np.array([float(s["n_iter"])])
+            ok = err > 0
+            self.conv_curve.setData(it[ok], err[ok])
+        b = s["batch"]
+        for (p, img), plan, cost, shift in zip(self.batch_items, b["plans"], b["costs"], b["shifts"]):
+            img.setImage(plan, levels=(0.0, float(plan.max()) or 1.0), autoLevels=False)
+            p.setTitle(f"shift {shift:g}: {cost:.4f}", size="8pt")
+        if not self._ranged or (s["step"] == 0 and self._last_step > 0):    # first frame, or after a reset
+            self._ranged = True
+            self.clouds.autoRange()
+        self._last_step = s["step"]

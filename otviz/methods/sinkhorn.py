@@ -1,0 +1,161 @@
+"""Sinkhorn tab's method: entropic OT between two point clouds, re-solved live, and a gradient flow."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from otviz.core import datasets
+from otviz.core.sinkhorn import exact_plan, sinkhorn, sinkhorn_divergence
+from otviz.methods.base import Method, param
+
+MAX_LINES = 20_000          # assignment segments sent to the view at most
+BATCH_SHIFTS = (1.0, 2.0, 3.0, 4.0)
+
+
+@dataclass
+class SinkhornConfig:
+    dataset: str = param("moons", choices=("seed_rows", "moons", "gaussians", "csv"), live=False,
+                         help="Point sets: the seed's two rows, two moons split by class, two Gaussians, or CSV files")
+    n_points: int = param(40, lo=2, hi=2000, live=False, help="Points per cloud (moons, gaussians)")
+    source_csv: str = param("", widget="file", live=False, help="CSV of source points (dataset = csv)")
+    target_csv: str = param("", widget="file", live=False, help="CSV of target points (dataset = csv)")
+    eps: float = param(0.1, lo=1e-3, hi=10.0, log=True, help="Entropic regularisation ε: small is sharp, large is blurry")
+    p: float = param(2.0, lo=1.0, hi=4.0, help="Cost exponent: C = ‖x − y‖^p")
+    max_iter: int = param(5000, lo=10, hi=100_000, help="Cap on Sinkhorn iterations per solve")
+    tol: float = param(1e-6, lo=1e-10, hi=1e-1, log=True, help="Stop when the marginal error (L1) is below this")
+    lr: float = param(0.1, lo=1e-4, hi=10.0, log=True, help="Gradient-flow step: how far source points move per step")
+    show_exact: bool = param(True, help="Overlay the exact OT assignment (equal uniform clouds)")
+
+
+class SinkhornMethod(Method):
+    name = "sinkhorn"
+    title = "Sinkhorn"
+    Config = SinkhornConfig
+    metrics = ("cost", "divergence")
+
+    def _check_config(self, cfg: SinkhornConfig) -> None:
+        if cfg.dataset == "csv" and not (cfg.source_csv and cfg.target_csv):
+            raise ValueError("dataset csv: choose both a source and a target CSV file")
+
+    # ------------------------------------------------------------------ data
+    def _build(self) -> None:
+        cfg = self.config
+        if cfg.dataset == "seed_rows":
+            x, y = datasets.seed_rows(5)
+        elif cfg.dataset == "moons":
+            x, y = datasets.two_moons_split(cfg.n_points, self.rng)
+        elif cfg.dataset == "gaussians":
+            x = datasets.gaussian(cfg.n_points, self.rng, mean=(-1.5, 0.0), std=0.5)
+            y = datasets.gaussian(cfg.n_points, self.rng, mean=(1.5, 0.5), std=0.8)
+        else:
+            x = datasets.load_points_csv(cfg.source_csv)
+            y = datasets.load_points_csv(cfg.target_csv)
+        self.x = torch.tensor(x, dtype=torch.float64, device=self.device)
+        self.y = torch.tensor(y, dtype=torch.float64, device=self.device)
+        self._pots = None            # warm start of the displayed solve
+        self._div_pots = None        # warm starts of the divergence's three solves
+        self._solve()
+
+    def _solve(self):
+        cfg = self.config
+        init = self._pots if self._pots is not None and self._pots[0].shape[-1] == len(self.x) \
+            and self._pots[1].shape[-1] == len(self.y) else None
+        self.result = sinkhorn(self.x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol, init=init)
+        self._pots = (self.result.f, self.result.g)
+        return self.result
+
+    def _on_live_change(self, keys: set[str]) -> None:
+        if keys & {"eps", "p", "max_iter", "tol"}:
+            self._div_pots = None if keys & {"p"} else self._div_pots
+            self._solve()
+
+    # ------------------------------------------------------------------ training: gradient flow
+    def _step(self) -> dict[str, float]:
+        cfg = self.config
+        x = self.x.clone().requires_grad_(True)
+        div = sinkhorn_divergence(x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol)
+        (grad,) = torch.autograd.grad(div, x)
+        with torch.no_grad():
+            # each point carries mass 1/n: scale by n so lr is a per-point step independent of n
+            self.x = self.x - cfg.lr * len(self.x) * grad
+        res = self._solve()
+        return {"cost": float(res.cost), "divergence": float(div.detach())}
+
+    # ------------------------------------------------------------------ edits from the view
+    def edit(self, action: str, payload) -> None:
+        which = payload.get("which", "source")
+        pts = self.x if which == "source" else self.y
+        if action == "move_point":
+            i = int(payload["index"])
+            if not 0 <= i < len(pts):
+                raise ValueError(f"no {which} point {i}")
+            pts = pts.clone()
+            pts[i] = torch.as_tensor(payload["xy"], dtype=pts.dtype, device=pts.device)
+        elif action == "add_point":
+            new = torch.as_tensor(np.asarray(payload["xy"], dtype=np.float64).reshape(1, 2), device=pts.device)
+            pts = torch.cat([pts, new])
+        elif action == "set_points":
+            arr = np.asarray(payload["points"], dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 1 or not np.isfinite(arr).all():
+                raise ValueError("points must be a finite (n, 2) array with at least one point")
+            pts = torch.tensor(arr, device=pts.device)
+        else:
+            super().edit(action, payload)
+        if which == "source":
+            self.x = pts
+        else:
+            self.y = pts
+        self._solve()
+
+    # ------------------------------------------------------------------ views
+    def _snapshot(self) -> dict:
+        cfg = self.config
+        r = self.result
+        x, y = self.x.cpu().numpy(), self.y.cpu().numpy()
+        P = r.plan.cpu().numpy()
+        snap = {"x": x, "y": y, "plan": P, "cost_matrix": r.cost_matrix.cpu().numpy(),
+                "errors": np.asarray(r.errors, dtype=np.float64), "n_iter": int(r.n_iter),
+                "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps}
+        snap["lines"], snap["line_alpha"] = _assignment_lines(x, y, P)
+        if cfg.show_exact and len(x) == len(y) and len(x) <= 2000:
+            perm, exact_cost, _ = exact_plan(self.x, self.y, p=cfg.p)
+            perm = np.asarray(perm)
+            snap["exact_lines"] = np.stack([x, y[perm]], 1).reshape(-1, 2)
+            snap["exact_cost"] = float(exact_cost)
+        snap["batch"] = self._batch_example()
+        return snap
+
+    def _batch_example(self) -> dict:
+        """The seed's batch: 4 pairs of rows shifted by 1..4, solved together at the current eps."""
+        a, _ = datasets.seed_rows(5)
+        xb = torch.tensor(np.stack([a] * len(BATCH_SHIFTS)), dtype=torch.float64)
+        yb = torch.tensor(np.stack([datasets.seed_rows(5, s)[1] for s in BATCH_SHIFTS]), dtype=torch.float64)
+        r = sinkhorn(xb, yb, self.config.eps, p=self.config.p, max_iter=self.config.max_iter, tol=self.config.tol)
+        return {"plans": r.plan.numpy(), "costs": r.cost.numpy(), "shifts": np.array(BATCH_SHIFTS)}
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict:
+        return {"x": self.x, "y": self.y}
+
+    def _load_state(self, state: dict) -> None:
+        self.x = state["x"].to(self.device)
+        self.y = state["y"].to(self.device)
+        self._pots = None
+        self._solve()
+
+
+def _assignment_lines(x: np.ndarray, y: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments (2k, 2) for the pairs with P_ij ≥ 1% of max P (the largest MAX_LINES), and their alpha."""
+    pmax = P.max() if P.size else 0.0
+    if pmax <= 0:
+        return np.zeros((0, 2)), np.zeros(0)
+    rel = P / pmax
+    i, j = np.nonzero(rel >= 0.01)
+    w = rel[i, j]
+    if len(w) > MAX_LINES:
+        keep = np.argpartition(-w, MAX_LINES)[:MAX_LINES]
+        i, j, w = i[keep], j[keep], w[keep]
+    seg = np.stack([x[i], y[j]], 1).reshape(-1, 2)
+    return seg, w
