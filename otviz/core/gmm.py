@@ -1,0 +1,98 @@
+"""2-D Gaussian-mixture helpers (numpy): Dirichlet + M-step start, log-likelihood, EM reference, ellipses."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.mixture import GaussianMixture
+
+VAR_FLOOR = 1e-6       # keeps a component that owns almost no point from collapsing to zero variance
+
+
+@dataclass
+class GMM:
+    """Weights (K,), means (K, D) and covariances: (K, D) variances ("diag") or (K, D, D) ("full")."""
+    weights: np.ndarray
+    means: np.ndarray
+    covs: np.ndarray
+
+    @property
+    def full_covs(self) -> np.ndarray:
+        return full_covariances(self.covs)
+
+
+def full_covariances(covs: np.ndarray) -> np.ndarray:
+    """(K, D, D) covariance matrices from diagonal variances (K, D) or full ones."""
+    covs = np.asarray(covs, dtype=np.float64)
+    if covs.ndim == 2:
+        return np.einsum("kd,de->kde", covs, np.eye(covs.shape[1]))
+    return covs
+
+
+def m_step(x: np.ndarray, resp: np.ndarray, covariance: str = "diag") -> GMM:
+    """Maximum-likelihood weights, means and covariances for responsibilities resp (n, K)."""
+    nk = resp.sum(0) + 1e-12
+    means = resp.T @ x / nk[:, None]
+    d = x[None, :, :] - means[:, None, :]                             # (K, n, D)
+    if covariance == "diag":
+        covs = np.einsum("nk,knd->kd", resp, d * d) / nk[:, None] + VAR_FLOOR
+    else:
+        covs = np.einsum("nk,knd,kne->kde", resp, d, d) / nk[:, None, None]
+        covs += VAR_FLOOR * np.eye(x.shape[1])
+    return GMM(nk / nk.sum(), means, covs)
+
+
+def dirichlet_init(x: np.ndarray, k: int, rng: np.random.Generator, covariance: str = "diag") -> GMM:
+    """Random Dirichlet(1) responsibilities per point, then one M-step (the seed's deliberately poor start)."""
+    return m_step(x, rng.dirichlet(np.ones(k), len(x)), covariance)
+
+
+def log_likelihood(x: np.ndarray, gmm: GMM) -> np.ndarray:
+    """log p(x_i) under the mixture, (n,)."""
+    covs = gmm.full_covs
+    d = x.shape[1]
+    chol = np.linalg.cholesky(covs)                                   # (K, D, D)
+    diff = x[None, :, :] - gmm.means[:, None, :]                      # (K, n, D)
+    sol = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]
+    maha = (sol * sol).sum(-1)                                        # (K, n)
+    logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1)
+    logp = -0.5 * (maha + logdet[:, None] + d * math.log(2 * math.pi))
+    with np.errstate(divide="ignore"):
+        logw = np.log(gmm.weights)[:, None]
+    return logsumexp(logp + logw, axis=0)
+
+
+def mean_nll(x: np.ndarray, gmm: GMM) -> float:
+    """Mean negative log-likelihood per point (nats)."""
+    return float(-log_likelihood(x, gmm).mean())
+
+
+def em_fit(x: np.ndarray, k: int, covariance: str = "diag", seed: int = 0, n_init: int = 3,
+           tol: float = 1e-6) -> GMM:
+    """The maximum-likelihood reference: scikit-learn's EM (k-means start, a few restarts, run to tol)."""
+    gm = GaussianMixture(k, covariance_type=covariance, n_init=n_init, random_state=seed, reg_covar=VAR_FLOOR,
+                         tol=tol, max_iter=5000)
+    gm.fit(x)
+    return GMM(gm.weights_.copy(), gm.means_.copy(), gm.covariances_.copy())
+
+
+def ellipse_polyline(means: np.ndarray, covs: np.ndarray, scales=1.0, n: int = 64) -> np.ndarray:
+    """Points (K·(n+1), 2) of each component's scale-σ ellipse, separated by NaN rows.
+
+    One array for all ellipses, drawn with a single curve (connect="finite"). `scales` is a number or (K,).
+    """
+    covs = full_covariances(covs)
+    k = len(means)
+    if k == 0:
+        return np.zeros((0, 2))
+    vals, vecs = np.linalg.eigh(covs)                                  # Σ = V diag(λ) Vᵀ
+    t = np.linspace(0.0, 2.0 * math.pi, n)
+    circle = np.stack([np.cos(t), np.sin(t)], 0)                       # (2, n)
+    axes = vecs * np.sqrt(np.clip(vals, 0.0, None))[:, None, :]        # columns scaled by σ
+    pts = np.einsum("kde,en->knd", axes, circle)
+    pts = pts * np.broadcast_to(np.asarray(scales, dtype=np.float64), (k,))[:, None, None] + means[:, None, :]
+    out = np.full((k, n + 1, 2), np.nan)
+    out[:, :n] = pts
+    return out.reshape(-1, 2)
