@@ -1,0 +1,257 @@
+"""Coulomb GAN (seed 004) on the 5×5 grid of Gaussians, with a plain-GAN (BCE) toggle for contrast."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.mixture import GaussianMixture
+
+from otviz.core import coulomb as cp
+from otviz.core.datasets import grid25, grid25_centers
+from otviz.core.gan import keras_lr, mlp, sample_noise, set_requires_grad
+from otviz.core.metrics import mode_coverage, samples_per_mode
+from otviz.methods.base import Method, param
+
+GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
+EXTENT = 30.0                      # the heatmap covers [−30, 30]², the grid spans ±21
+N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
+
+
+@dataclass
+class CoulombConfig:
+    mode: str = param("coulomb", choices=("coulomb", "gan"), live=False, label="objective",
+                      help="coulomb: D regresses the Plummer potential, G descends it; "
+                           "gan: the plain GAN (BCE) with the same networks, to watch it collapse")
+    eps0: float = param(3.0, lo=0.0, lo_open=True, hi=50.0, log=True, label="ε₀",
+                        help="initial Plummer softening ε (the seed: 3)")
+    half_life: float = param(5000.0, lo=0.0, lo_open=True, hi=1e7, log=True, unit="steps",
+                             label="ε half-life", help="ε(t) = ε₀·2^(−t/half-life)")
+    d: float = param(3.0, lo=2.0, lo_open=True, hi=12.0, label="kernel d",
+                     help="Plummer kernel dimension: φ(r) = −1/(r²+ε²)^((d−2)/2)")
+    exclude_self: bool = param(True, label="exclude own term",
+                               help="drop each point's own φ(0) = −1/ε^(d−2) from its potential "
+                                    "(keeping it makes D's targets blow up as ε shrinks)")
+    lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
+    lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
+                            help="Keras-style decay: lr/(1 + decay·step)")
+    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁")
+    batch_size: int = param(512, lo=8, hi=4096, log=True, unit="points",
+                            help="real and fake points per step (the potential uses both)")
+    noise: str = param("uniform", choices=("uniform", "normal"), live=False,
+                       help="distribution of G's 4 inputs: uniform on [−1,1] or standard normal")
+    samples_per_mode: int = param(4000, lo=10, hi=20000, live=False, unit="points",
+                                  help="training points drawn per Gaussian at reset (25 Gaussians)")
+    eval_every: int = param(50, lo=1, hi=10000, unit="steps", label="metrics every",
+                            help="mode coverage is computed on a fixed batch of 2,500 generated points")
+    gmm_every: int = param(2000, lo=0, hi=1_000_000, unit="steps", label="GMM fit every",
+                           help="fit a 25-component GMM to the generated points (0: only on demand)")
+    n_show: int = param(4000, lo=100, hi=50000, unit="points", label="points shown")
+    heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution")
+
+
+class CoulombMethod(Method):
+    name = "coulomb"
+    title = "Coulomb GAN"
+    Config = CoulombConfig
+    metrics = ("d_loss", "g_loss", "eps", "modes", "high_quality")
+    checkpoint_every = 10            # a deep copy of both nets and optimisers is not free at 10 ms/step
+
+    # -- building ---------------------------------------------------------------
+    def _build(self) -> None:
+        cfg, dev = self.config, self.device
+        self.centers = grid25_centers()
+        data = grid25(25 * cfg.samples_per_mode, self.rng, std=GRID_STD)
+        self.data = torch.as_tensor(data, dtype=torch.float32, device=dev)
+        self.G = mlp(4, 2, generator=self.gen).to(dev)
+        self.D = mlp(2, 1, generator=self.gen).to(dev)
+        betas = (cfg.beta1, 0.999)
+        fused = dict(fused=True) if dev.type == "cpu" else {}    # one kernel for all tensors: ~4x faster
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, **fused)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas, **fused)
+        self.epoch, self.cursor = 0, 0
+        self._perm = self._epoch_perm()
+        # fixed noise for the metrics and the view, from its own generator so showing more points
+        # never changes the training draws
+        self._z_show = self._show_noise(cfg.n_show)
+        self.last = {"d_loss": 0.0, "g_loss": 0.0, "modes": 0.0, "high_quality": 0.0}
+        self._eval_at = -1
+        self._heat_cache: tuple[int, int, dict] | None = None
+        self._gmm: dict[str, Any] | None = None
+        self._gmm_wanted = False
+
+    def _epoch_perm(self) -> torch.Tensor:
+        """The shuffled order of the data for the current epoch (re-derived, so it needs no saving)."""
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return torch.randperm(len(self.data), generator=g).to(self.device)
+
+    def _show_noise(self, n: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed + 7919)
+        return sample_noise(max(n, N_EVAL), 4, self.config.noise, g).to(self.device)
+
+    def _real_batch(self, b: int) -> torch.Tensor:
+        """Sequential mini-batches of a per-epoch shuffle, as the seed does (no duplicates in a batch)."""
+        if self.cursor + b > len(self.data):
+            self.epoch, self.cursor = self.epoch + 1, 0
+            self._perm = self._epoch_perm()
+        idx = self._perm[self.cursor:self.cursor + b]
+        self.cursor += b
+        return self.data[idx]
+
+    def _check_config(self, cfg: CoulombConfig) -> None:
+        if cfg.batch_size > 25 * cfg.samples_per_mode:
+            raise ValueError(f"batch_size: {cfg.batch_size} is more than the {25 * cfg.samples_per_mode} "
+                             "training points")
+
+    def _on_live_change(self, keys: set[str]) -> None:
+        if "n_show" in keys:
+            self._z_show = self._show_noise(self.config.n_show)
+            self._heat_cache = None
+
+    # -- training -----------------------------------------------------------------
+    @property
+    def eps(self) -> float:
+        return cp.eps_at(self.step_count, self.config.eps0, self.config.half_life)
+
+    def _step(self) -> dict[str, float]:
+        cfg, b = self.config, self.config.batch_size
+        lr = keras_lr(cfg.lr, cfg.lr_decay, self.step_count)
+        for opt in (self.opt_d, self.opt_g):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, (cfg.beta1, 0.999)
+        real = self._real_batch(b)
+        # One batch of fakes serves both updates (the seed draws fresh noise for G's update; sharing
+        # saves a third generator pass, and G still descends the D just fitted to this batch).
+        fake = self.G(self._noise(b))
+        x = torch.cat([real, fake.detach()])
+
+        # discriminator: regress the potential (Coulomb) or classify real/fake (GAN)
+        out = self.D(x).squeeze(1)
+        if cfg.mode == "coulomb":
+            pot_real, pot_fake = cp.potentials(real, fake, self.eps, cfg.d, cfg.exclude_self)
+            d_loss = F.mse_loss(out, torch.cat([pot_real, pot_fake]))
+        else:
+            labels = torch.cat([out.new_ones(b), out.new_zeros(b)])
+            d_loss = F.binary_cross_entropy_with_logits(out, labels)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # generator: descend D's potential (Coulomb) or fool D (non-saturating GAN loss)
+        set_requires_grad(self.D, False)
+        try:
+            score = self.D(fake).squeeze(1)
+            if cfg.mode == "coulomb":
+                g_loss = score.mean()
+            else:
+                g_loss = F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+        finally:
+            set_requires_grad(self.D, True)
+
+        self.last["d_loss"], self.last["g_loss"] = d_loss.item(), g_loss.item()
+        if (self.step_count + 1) % cfg.eval_every == 0 or self._eval_at < 0:
+            self._evaluate()
+        return {**self.last, "eps": self.eps if cfg.mode == "coulomb" else 0.0}
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return sample_noise(n, 4, self.config.noise, self.gen).to(self.device)
+
+    @torch.no_grad()
+    def _generated(self, n: int) -> np.ndarray:
+        return self.G(self._z_show[:n]).double().cpu().numpy()
+
+    def _evaluate(self) -> None:
+        """Mode coverage on the fixed evaluation batch; between evaluations the last value is repeated."""
+        modes, hq = mode_coverage(self._generated(N_EVAL), self.centers, GRID_STD)
+        self.last["modes"], self.last["high_quality"] = float(modes), hq
+        self._eval_at = self.step_count + 1
+
+    # -- views --------------------------------------------------------------------
+    def edit(self, action: str, payload: Any) -> None:
+        if action == "fit_gmm":
+            self._gmm_wanted = True
+            return
+        super().edit(action, payload)
+
+    def _snapshot(self) -> dict[str, Any]:
+        cfg = self.config
+        fake = self._generated(cfg.n_show)
+        counts = samples_per_mode(fake[:N_EVAL], self.centers, GRID_STD)
+        due = cfg.gmm_every > 0 and (self._gmm is None or self.step_count - self._gmm["step"] >= cfg.gmm_every)
+        if self._gmm_wanted or (due and self.step_count > 0):
+            self._gmm_wanted = False
+            self._gmm = fit_gmm_ellipses(fake[:N_EVAL], self.step_count, self.seed)
+        return {
+            "mode": cfg.mode, "fake": fake.astype(np.float32), "centers": self.centers,
+            "captured": counts > 0, "eps": self.eps, "modes": self.last["modes"],
+            "high_quality": self.last["high_quality"], **self._heatmap(),
+            "gmm": None if self._gmm is None else self._gmm["ellipses"],
+            "gmm_step": None if self._gmm is None else self._gmm["step"],
+        }
+
+    @torch.no_grad()
+    def _heatmap(self) -> dict[str, Any]:
+        """D over the plane, cached per (step, resolution); levels symmetric about 0 from robust extremes."""
+        res = self.config.heatmap_res
+        if self._heat_cache is not None and self._heat_cache[:2] == (self.step_count, res):
+            return self._heat_cache[2]
+        g = torch.linspace(-EXTENT, EXTENT, res, device=self.device)
+        xx, yy = torch.meshgrid(g, g, indexing="ij")           # image[i, j] = D(x_i, y_j)
+        z = self.D(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(res, res).cpu().numpy()
+        m = float(np.percentile(np.abs(z), 99.5)) or 1.0
+        out = {"potential": z.astype(np.float32), "potential_levels": (-m, m),
+               "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT)}
+        self._heat_cache = (self.step_count, res, out)
+        return out
+
+    def _nonfinite_state(self) -> list[str]:
+        """NaN/Inf in the weights (one reduction per network; Adam's moments go bad only after them)."""
+        bad = []
+        for name, net in (("G", self.G), ("D", self.D)):
+            total = torch.stack([p.detach().sum() for p in net.parameters()]).sum()
+            if not torch.isfinite(total):
+                bad.append(f"{name} weights")
+        return bad
+
+    # -- state --------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "epoch": self.epoch, "cursor": self.cursor,
+                "last": dict(self.last)}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if state["epoch"] != self.epoch:
+            self.epoch = state["epoch"]
+            self._perm = self._epoch_perm()
+        self.cursor = state["cursor"]
+        self.last = dict(state["last"])
+        self._eval_at = max(self._eval_at, 0)        # the restored metrics stand until the next evaluation
+        self._heat_cache = None
+
+
+def fit_gmm_ellipses(x: np.ndarray, step: int, seed: int, k: int = 25, n_std: float = 2.0,
+                     n_vertices: int = 48) -> dict[str, Any]:
+    """A k-component full-covariance GMM fitted to points, as n_std-σ ellipse outlines joined by NaN
+    rows (one polyline for all of them) plus means and weights."""
+    x = x[np.isfinite(x).all(1)]
+    gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed % (2**31), max_iter=100,
+                         reg_covar=1e-4).fit(x)
+    t = np.linspace(0, 2 * np.pi, n_vertices)
+    circle = np.stack([np.cos(t), np.sin(t)], 1)
+    pieces = []
+    for mu, cov in zip(gm.means_, gm.covariances_):
+        w, v = np.linalg.eigh(cov)
+        pieces.append(mu + n_std * (circle * np.sqrt(np.maximum(w, 0))) @ v.T)
+        pieces.append(np.full((1, 2), np.nan))
+    return {"step": step, "ellipses": np.concatenate(pieces).astype(np.float32),
+            "means": gm.means_, "weights": gm.weights_}
