@@ -24,9 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=argparse.SUPPRESS)
     r.add_argument("--device", default=argparse.SUPPRESS)
     r.add_argument("--history", metavar="FILE.csv", help="write the metric history to a CSV file")
+    r.add_argument("--snapshot", metavar="FILE.png|svg", help="render the views at the end to PNG or SVG")
+    r.add_argument("--scale", type=float, default=2.0, help="PNG size as a multiple of 1280×800 (default 2)")
+    r.add_argument("--record", metavar="FILE.mp4|gif|apng", help="record the views as an animation")
+    r.add_argument("--record-every", type=int, default=0, metavar="N",
+                   help="one frame every N steps (default: about 100 frames in all)")
+    r.add_argument("--fps", type=float, default=15.0, help="frame rate of the recording (default 15)")
+    r.add_argument("--save", metavar="FILE.otviz", help="save the session at the end (reopen with `otviz open`)")
+    r.add_argument("--load", metavar="FILE.otviz", help="continue from a saved session instead of starting anew")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     pp = sub.add_parser("params", help="list a method's parameters, ranges and help")
     pp.add_argument("method")
+    op = sub.add_parser("open", help="open a saved session in the window")
+    op.add_argument("session")
     return p
 
 
@@ -72,19 +82,59 @@ def cmd_run(args) -> int:
     from otviz.methods.session import Session
 
     try:
-        method = make_method(args.method, args.set, args.seed, args.device)
+        if args.load:
+            from otviz.sessionfile import load_session
+
+            session, _ = load_session(args.load, device=getattr(args, "device", None))
+            if session.method.name != args.method:
+                raise ValueError(f"{args.load}: a {session.method.name} session, not {args.method}")
+            if args.set:
+                session.update(parse_sets(type(session.method), args.set))
+        else:
+            session = Session(make_method(args.method, args.set, args.seed, args.device))
+        if args.steps < 0:
+            raise ValueError("--steps must be 0 or more")
+        if args.record:
+            from otviz.recording import animation_format
+            animation_format(args.record)
+        if args.snapshot and not args.snapshot.lower().endswith((".png", ".svg")):
+            raise ValueError(f"{args.snapshot}: snapshots are .png or .svg")
     except ValueError as e:
         print(f"otviz: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.steps < 0:
-        print("otviz: --steps must be 0 or more", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    session = Session(method)
+    method = session.method
+    renderer = writer = None
+    if args.snapshot or args.record:
+        from otviz.gui.headless import HeadlessRenderer
+
+        renderer = HeadlessRenderer(session)
+    if args.record:
+        from otviz.recording import AnimationWriter
+
+        try:
+            writer = AnimationWriter(args.record, fps=args.fps)
+        except (OSError, ValueError) as e:
+            print(f"otviz: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        every = args.record_every or max(1, args.steps // 100)
     bar = None if args.quiet else ProgressBar(args.steps)
     code = 0
     t0 = time.perf_counter()
+
+    def on_step(i: int) -> None:
+        if writer is not None and (i % every == 0 or i == args.steps):
+            renderer.draw()
+            writer.add(renderer.frame())
+
     try:
-        session.run(args.steps, callback=(lambda i: bar(i, session.last_metrics)) if bar else None)
+        if writer is not None:
+            renderer.draw()
+            writer.add(renderer.frame())
+        for i in range(1, args.steps + 1):
+            session.step()
+            on_step(i)
+            if bar and (i == args.steps or i % max(1, args.steps // 200) == 0):
+                bar(i, session.last_metrics)
     except Diverged as e:
         code = EXIT_DIVERGED
         if bar:
@@ -97,12 +147,27 @@ def cmd_run(args) -> int:
     if code == 0:
         m = "  ".join(f"{k}={v:.6g}" for k, v in session.last_metrics.items())
         print(f"{method.name}: {session.step_count} steps in {elapsed:.2f} s  {m}")
-    if args.history:
-        try:
+    try:
+        if writer is not None:
+            writer.close()
+            print(f"recorded {writer.frames} frames to {args.record}")
+        if args.snapshot:
+            renderer.draw()
+            renderer.save(args.snapshot, args.scale)
+            print(f"snapshot saved to {args.snapshot}")
+        if args.history:
             session.history.to_csv(args.history)
-        except OSError as e:
-            print(f"otviz: {e}", file=sys.stderr)
-            return code or EXIT_BAD_INPUT
+        if args.save:
+            from otviz.sessionfile import save_session
+
+            save_session(args.save, session)
+            print(f"session saved to {args.save}")
+    except (OSError, ValueError) as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return code or EXIT_BAD_INPUT
+    finally:
+        if writer is not None:
+            writer.abort()
     return code
 
 
@@ -127,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "params":
         return cmd_params(args)
+    if args.command == "open":
+        from otviz.sessionfile import read_session_file
+        try:
+            read_session_file(args.session)
+        except ValueError as e:
+            print(f"otviz: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     from otviz.core.devices import resolve_device
     try:
         resolve_device(args.device)
@@ -134,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"otviz: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     from otviz.gui.app import run_app
-    return run_app(seed=args.seed, device=args.device)
+    return run_app(seed=args.seed, device=args.device, session=getattr(args, "session", None))
 
 
 if __name__ == "__main__":

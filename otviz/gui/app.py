@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 
-def run_app(seed: int = 0, device: str = "cpu") -> int:
+def run_app(seed: int = 0, device: str = "cpu", session: str | None = None) -> int:
     from PySide6 import QtWidgets
 
     from otviz.gui.main_window import MainWindow
@@ -13,4 +13,6 @@ def run_app(seed: int = 0, device: str = "cpu") -> int:
     app.setApplicationName("otviz")
     win = MainWindow(seed=seed, device=device)
     win.show()
+    if session:
+        win.open_session(session)
     return app.exec()

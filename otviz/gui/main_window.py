@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from pathlib import Path
+
 from otviz import __version__
+from otviz.gui.export import default_name, save_snapshot
 from otviz.gui.method_tab import MethodTab
 from otviz.methods import method_class, method_names
 
@@ -26,7 +29,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status_timer = QtCore.QTimer(self, interval=250)
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
+        self.export_dir = Path.cwd()
+        self.png_scale = 2.0
+        self.rec_settings = {"suffix": ".mp4", "fps": 15.0, "scale": 1.0, "every_steps": 0}
         self._shortcuts()
+        self._menus()
 
     @property
     def current(self) -> MethodTab:
@@ -40,6 +47,150 @@ class MainWindow(QtWidgets.QMainWindow):
         add(QtCore.Qt.Key.Key_Space, lambda: self.current.toggle())
         add(QtCore.Qt.Key.Key_Right, lambda: self.current.single_step())
         add(QtCore.Qt.Key.Key_R, lambda: self.current.reset())
+
+    def _menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        m.addAction("Open session…", QtGui.QKeySequence("Ctrl+O"), self._open_session_dialog)
+        m.addAction("Save session…", QtGui.QKeySequence("Ctrl+Shift+S"), self._save_session_dialog)
+        m.addSeparator()
+        m.addAction("Export history (CSV)…", self._history_dialog)
+        m.addSeparator()
+        m.addAction("Quit", QtGui.QKeySequence("Ctrl+Q"), self.close)
+        e = self.menuBar().addMenu("&Export")
+        e.addAction("Snapshot of the tab (PNG)", QtGui.QKeySequence("Ctrl+S"), self.quick_snapshot)
+        e.addAction("Snapshot of the tab as…", lambda: self._snapshot_dialog(None))
+        self.view_menu = e.addMenu("Snapshot of one view as…")
+        self.view_menu.aboutToShow.connect(self._fill_view_menu)
+        e.addAction("Snapshot resolution…", self._scale_dialog)
+        e.addSeparator()
+        self.rec_action = e.addAction("Start recording", QtGui.QKeySequence("Ctrl+R"), self.toggle_recording)
+        e.addAction("Recording settings…", self._rec_dialog)
+
+    def _fill_view_menu(self) -> None:
+        self.view_menu.clear()
+        for name, widget in self.current.view.plots().items():
+            self.view_menu.addAction(name, lambda w=widget, n=name: self._snapshot_dialog(w, n))
+
+    def _ask_path(self, title: str, name: str, filters: str, save: bool = True) -> str:
+        start = str(self.export_dir / name)
+        fn = QtWidgets.QFileDialog.getSaveFileName if save else QtWidgets.QFileDialog.getOpenFileName
+        path, _ = fn(self, title, start, filters)
+        if path:
+            self.export_dir = Path(path).parent
+        return path
+
+    def _report(self, text: str, error: bool = False) -> None:
+        if error:
+            self.current.show_error(text)
+        self.statusBar().showMessage(text, 8000)
+
+    def quick_snapshot(self) -> str | None:
+        """Ctrl+S: the whole tab as PNG at the chosen resolution, with a name from method, step and time."""
+        tab = self.current
+        path = self.export_dir / default_name(tab.name, tab.session.step_count, ".png")
+        return self.snapshot(tab, path)
+
+    def snapshot(self, widget, path, scale: float | None = None) -> str | None:
+        try:
+            save_snapshot(widget, path, self.png_scale if scale is None else scale)
+        except (OSError, ValueError) as e:
+            self._report(f"snapshot not saved: {e}", error=True)
+            return None
+        self._report(f"snapshot saved to {path}")
+        return str(path)
+
+    def _snapshot_dialog(self, widget, view_name: str = "tab") -> None:
+        tab = self.current
+        name = default_name(f"{tab.name}-{view_name}", tab.session.step_count, ".png")
+        path = self._ask_path("Save snapshot", name, "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            self.snapshot(widget or tab, path)
+
+    def _scale_dialog(self) -> None:
+        v, ok = QtWidgets.QInputDialog.getDouble(self, "Snapshot resolution",
+                                                 "PNG size, as a multiple of the on-screen size:",
+                                                 self.png_scale, 0.25, 8.0, 2)
+        if ok:
+            self.png_scale = v
+
+    def toggle_recording(self) -> str | None:
+        tab = self.current
+        if tab.recorder is not None:
+            self.rec_action.setText("Start recording")
+            return tab.stop_recording()
+        r = self.rec_settings
+        path = self.export_dir / default_name(tab.name, tab.session.step_count, r["suffix"])
+        try:
+            tab.start_recording(str(path), fps=r["fps"], scale=r["scale"], every_steps=r["every_steps"])
+        except (OSError, ValueError) as e:
+            self._report(f"cannot record: {e}", error=True)
+            return None
+        self.rec_action.setText("Stop recording")
+        return str(path)
+
+    def _rec_dialog(self) -> None:
+        d = QtWidgets.QDialog(self)
+        d.setWindowTitle("Recording settings")
+        form = QtWidgets.QFormLayout(d)
+        fmt = QtWidgets.QComboBox()
+        fmt.addItems([".mp4", ".gif", ".apng"])
+        fmt.setCurrentText(self.rec_settings["suffix"])
+        fps = QtWidgets.QDoubleSpinBox(minimum=1, maximum=60, value=self.rec_settings["fps"])
+        scale = QtWidgets.QDoubleSpinBox(minimum=0.25, maximum=4, singleStep=0.25, value=self.rec_settings["scale"])
+        every = QtWidgets.QSpinBox(minimum=0, maximum=1_000_000, value=self.rec_settings["every_steps"])
+        every.setSpecialValueText("every redraw")
+        form.addRow("format", fmt)
+        form.addRow("frames per second", fps)
+        form.addRow("size (× on screen)", scale)
+        form.addRow("one frame per N steps", every)
+        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                        | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        bb.accepted.connect(d.accept)
+        bb.rejected.connect(d.reject)
+        form.addRow(bb)
+        if d.exec():
+            self.rec_settings = {"suffix": fmt.currentText(), "fps": fps.value(), "scale": scale.value(),
+                                 "every_steps": every.value()}
+
+    def _history_dialog(self) -> None:
+        tab = self.current
+        path = self._ask_path("Export history", default_name(tab.name, tab.session.step_count, ".csv"), "CSV (*.csv)")
+        if path:
+            self.export_history(path)
+
+    def export_history(self, path: str) -> None:
+        tab = self.current
+        tab.worker.call(lambda s: s.history.to_csv(path), lambda _: tab.worker.notice.emit(f"history saved to {path}"))
+
+    def _save_session_dialog(self) -> None:
+        tab = self.current
+        path = self._ask_path("Save session", default_name(tab.name, tab.session.step_count, ".otviz"),
+                              "otviz session (*.otviz)")
+        if path:
+            tab.save_session(path)
+
+    def _open_session_dialog(self) -> None:
+        path = self._ask_path("Open session", "", "otviz session (*.otviz);;All files (*)", save=False)
+        if path and not self.open_session(path):
+            QtWidgets.QMessageBox.warning(self, "Cannot open session", self.statusBar().currentMessage())
+
+    def open_session(self, path: str) -> bool:
+        """Open a saved session in its method's tab; a bad file is refused with the reason."""
+        from otviz.sessionfile import load_session
+
+        try:
+            session, _extra = load_session(path)
+        except ValueError as e:
+            self._report(str(e), error=True)
+            return False
+        tab = self.tab_by_name.get(session.method.name)
+        if tab is None:
+            self._report(f"{Path(path).name}: its method {session.method.name!r} has no tab here", error=True)
+            return False
+        self.tabs.setCurrentWidget(tab)
+        tab.replace_session(session)
+        self._report(f"opened {path} at step {session.step_count}")
+        return True
 
     def _unless_typing(self, key, fn) -> None:
         """Plain-key shortcuts must not steal keys from a text field the user is typing in."""

@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from otviz.core.devices import device_status
 from otviz.gui.control_panel import ControlPanel
+from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
 from otviz.gui.worker import TrainingWorker
 from otviz.methods import method_class, view_class
@@ -73,6 +74,10 @@ class MethodTab(QtWidgets.QWidget):
         self.banner.setStyleSheet("background: #fde7e9; color: #8a0012; padding: 4px;")
         self.banner.hide()
         self.status = QtWidgets.QLabel()
+        self.rec_label = QtWidgets.QLabel()
+        self.rec_label.setStyleSheet("color: white; background: #c62828; padding: 2px 6px; font-weight: bold;")
+        self.rec_label.hide()
+        self.recorder: Recorder | None = None
         self._frame_times: deque[float] = deque(maxlen=30)
         self.last_frame: dict | None = None
         self._layout()
@@ -81,6 +86,7 @@ class MethodTab(QtWidgets.QWidget):
         self.worker.frame.connect(self._on_frame)
         self.worker.failed.connect(self.show_error)
         self.worker.running_changed.connect(self._on_running)
+        self.worker.notice.connect(self.status_changed)
         c = self.controls
         c.play.toggled.connect(lambda on: self.worker.play() if on else self.worker.pause())
         c.play.toggled.connect(lambda on: on and self.banner.hide())
@@ -122,7 +128,10 @@ class MethodTab(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split, 1)
-        lay.addWidget(self.status)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.rec_label)
+        bottom.addWidget(self.status, 1)
+        lay.addLayout(bottom)
 
     # ---------------------------------------------------------------- actions
     def toggle(self) -> None:
@@ -174,6 +183,8 @@ class MethodTab(QtWidgets.QWidget):
             self.last_frame = f
             self.view.update_snapshot(f["snap"])
             self.history.set_history(f["history"], f["events"])
+            if self.recorder is not None:
+                self._capture(f["step"])
             now = time.perf_counter()
             self._frame_times.append(now)
             if f["step"] == 0 and not self.panel.staged:
@@ -198,7 +209,61 @@ class MethodTab(QtWidgets.QWidget):
         parts.append(str(self.session.method.device))
         return "   ·   ".join(parts)
 
+    # ---------------------------------------------------------------- recording and sessions
+    def start_recording(self, path: str, fps: float = 15.0, scale: float = 1.0, every_steps: int = 0) -> None:
+        """Record this tab (views, history, controls) from the next redraw on."""
+        self.stop_recording()
+        self.recorder = Recorder(self, path, fps=fps, scale=scale, every_steps=every_steps)
+        self.rec_label.setText("● REC 0")
+        self.rec_label.show()
+        self.status_changed.emit(f"recording to {path}")
+
+    def _capture(self, step: int) -> None:
+        try:
+            if self.recorder.capture(step):
+                self.rec_label.setText(f"● REC {self.recorder.frames}")
+        except Exception as e:
+            self.recorder.abort()
+            self.recorder = None
+            self.rec_label.hide()
+            self.show_error(f"recording stopped: {e}")
+
+    def stop_recording(self) -> str | None:
+        """Finish the file; returns its path (None if nothing was recording)."""
+        rec, self.recorder = self.recorder, None
+        self.rec_label.hide()
+        if rec is None:
+            return None
+        try:
+            path = rec.finish()
+        except Exception as e:
+            self.show_error(f"the recording could not be saved: {e}")
+            return None
+        self.status_changed.emit(f"saved {rec.frames} frames to {path}")
+        return str(path)
+
+    def save_session(self, path: str) -> None:
+        """Save between two steps, in the training thread, so the state is consistent."""
+        from otviz.sessionfile import save_session
+
+        self.worker.call(lambda s: save_session(path, s), lambda _: self.worker.notice.emit(f"session saved to {path}"))
+
+    def replace_session(self, session: Session) -> None:
+        """Continue from an opened session: the worker swaps it in between two steps."""
+        self.worker.pause()
+        worker = self.worker
+
+        def swap(_):
+            worker.session = session
+        self.worker.call(swap)
+        self.session = session
+        self.banner.hide()
+        self.panel.set_config(session.method.config)
+        self.controls.seed.setValue(session.method.seed)
+
     def shutdown(self) -> None:
         """Stop the training thread (closing the window)."""
+        if self.recorder is not None:
+            self.stop_recording()
         if self.worker.isRunning():
             self.worker.stop(3000)

@@ -22,6 +22,7 @@ class TrainingWorker(QtCore.QThread):
     frame = QtCore.Signal(object)         # dict: snap, metrics, step, steps_per_s, history, events, running
     failed = QtCore.Signal(str)           # a message for the user (divergence, refused value, error)
     running_changed = QtCore.Signal(bool)
+    notice = QtCore.Signal(str)           # a success message (a file was saved)
 
     def __init__(self, session: Session, max_fps: float = 60.0, parent: QtCore.QObject | None = None):
         super().__init__(parent)

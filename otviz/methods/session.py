@@ -4,7 +4,6 @@ The GUI's worker thread and the headless CLI both drive a Session, so they run t
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from otviz.methods.base import Diverged, Method
@@ -52,16 +51,6 @@ class Session:
         self.last_metrics = m
         self.history.append(self.step_count, m)
         return m
-
-    def run(self, n: int, callback=None, every: float = 0.1) -> None:
-        """n steps; `callback(i)` at most every `every` seconds (progress bars)."""
-        t_last = 0.0
-        for i in range(n):
-            self.step()
-            now = time.perf_counter()
-            if callback is not None and (now - t_last >= every or i == n - 1):
-                t_last = now
-                callback(i + 1)
 
 
 def _fmt(v: Any) -> str:
