@@ -1,0 +1,280 @@
+"""The WGAN method: weight-clipped WGAN, WGAN-GP or a plain GAN trained on 2-D toy data (Qt-free)."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from otviz.core import datasets
+from otviz.core.metrics import mode_coverage
+from otviz.core.wgan import (MODES, clip_weights, critic_loss, field_on_grid, generator_loss,
+                             gradient_penalty, make_nets, point_push)
+from otviz.methods.base import Method, param
+
+DATASETS = ("ring8", "grid25", "swiss_roll", "two_moons", "parallel_lines", "csv")
+
+# The reference settings of each mode (NOTES: Arjovsky's code; Gulrajani's toy code). Switching mode
+# moves optimiser, lr and n_critic to the new mode's values unless the user had changed them.
+MODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "clip": {"optimizer": "rmsprop", "lr": 5e-5, "n_critic": 5},
+    "gp": {"optimizer": "adam", "lr": 1e-4, "n_critic": 5},
+    "gan": {"optimizer": "adam", "lr": 1e-4, "n_critic": 1},
+}
+
+RING_RADIUS, RING_STD = 2 / 1.414, 0.02 / 1.414      # WGAN-GP toy scaling of the 8 Gaussians
+GRID_SPACING, GRID_STD = 1.0, 0.05                   # a 5×5 grid at a scale the toy nets handle
+N_EVAL = 2500                                        # generated samples for mode coverage
+N_ARROWS = 120
+
+
+@dataclass
+class WGANConfig:
+    dataset: str = param("ring8", choices=DATASETS, live=False,
+                         help="Real data: 8 Gaussians on a ring, 5×5 grid, swiss roll, two moons, the seed's "
+                              "parallel lines, or a CSV file of points")
+    csv_path: str = param("", live=False, widget="file", help="CSV file of 2-D points (dataset = csv)")
+    mode: str = param("gp", choices=MODES,
+                      help="clip: weight clipping (original WGAN); gp: gradient penalty (WGAN-GP); "
+                           "gan: plain GAN with BCE, for contrast. Switching sets the mode's optimiser, lr "
+                           "and n_critic unless you changed them")
+    optimizer: str = param("adam", choices=("rmsprop", "adam"),
+                           help="Both networks' optimiser (Adam uses β = (0.5, 0.9) as in WGAN-GP)")
+    lr: float = param(1e-4, lo=1e-6, hi=1e-2, log=True, help="Learning rate of both networks")
+    clip: float = param(0.01, lo=1e-4, hi=1.0, log=True, label="clip c",
+                        help="clip mode: every critic weight is clamped to [−c, c] after each update")
+    gp_lambda: float = param(0.1, lo=1e-3, hi=100.0, log=True, label="λ (gp)",
+                             help="gp mode: weight of the penalty (‖∇f‖ − 1)²; the toy code used 0.1")
+    n_critic: int = param(5, lo=1, hi=100, help="Critic updates per generator update")
+    boost_critic: bool = param(True, help="clip mode: 100 critic updates for the first 25 generator steps "
+                                          "and every 500th (Arjovsky's schedule)")
+    batch_size: int = param(256, lo=8, hi=4096, help="Real and generated samples per update")
+    width: int = param(128, lo=8, hi=1024, live=False, help="Units per hidden layer (toy code: 512)")
+    depth: int = param(3, lo=1, hi=6, live=False, help="Hidden ReLU layers of both networks")
+    noise_dim: int = param(2, lo=1, hi=64, live=False, help="Dimension of the generator's Gaussian noise")
+    n_points: int = param(20000, lo=100, hi=200000, live=False, help="Size of the real data set")
+    n_show: int = param(2000, lo=100, hi=10000, help="Generated points drawn (fixed noise, so they move smoothly)")
+    heatmap_res: int = param(96, lo=16, hi=256, help="Critic heatmap resolution (pixels a side)")
+    coverage_every: int = param(50, lo=1, hi=5000, help="Steps between mode-coverage evaluations "
+                                                        f"({N_EVAL} samples; ring and grid only)")
+
+
+class WGANMethod(Method):
+    name = "wgan"
+    title = "WGAN"
+    Config = WGANConfig
+    metrics = ("w_estimate", "d_loss", "g_loss", "modes", "high_quality")
+    checkpoint_every = 5
+
+    # ------------------------------------------------------------------ config
+    def _check_config(self, cfg: WGANConfig) -> None:
+        if cfg.dataset == "csv" and not cfg.csv_path.strip():
+            raise ValueError("dataset csv: choose a CSV file of points (csv_path)")
+
+    def update(self, changes: dict[str, Any]) -> bool:
+        """As Method.update; a mode switch also moves optimiser/lr/n_critic to the new mode's defaults
+        where they still hold the old mode's defaults. They are added to `changes` itself, so the
+        session's change marker names them too."""
+        new = changes.get("mode")
+        if new in MODE_DEFAULTS and new != self.config.mode:
+            old_d, new_d = MODE_DEFAULTS[self.config.mode], MODE_DEFAULTS[new]
+            for k, v in new_d.items():
+                if k not in changes and getattr(self.config, k) == old_d[k]:
+                    changes[k] = v
+        return super().update(changes)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        cfg = self.config
+        self.data_np, self.centers, self.mode_std = self._make_data(cfg)
+        self.data = torch.as_tensor(self.data_np, dtype=torch.float32, device=self.device)
+        self.G, self.D = make_nets(cfg.noise_dim, cfg.width, cfg.depth)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self._make_optimizers()
+        # Fixed noise for drawing and evaluation, from its own generator so it never shifts training draws.
+        g = torch.Generator().manual_seed(self.seed + 7919)
+        self.z_show = torch.randn(10000, cfg.noise_dim, generator=g).to(self.device)
+        self.real_show = self.data_np[self.rng.permutation(len(self.data_np))[:5000]].astype(np.float32)
+        self.rect = _view_rect(self.data_np)
+        self.coverage: tuple[float, float] | None = None
+        self._field: tuple[int, int, np.ndarray] | None = None     # (step, res, values)
+        self._field_cost = 0.0
+        self._field_time = -math.inf
+        self._snap_cache: tuple[int, dict] | None = None
+
+    @staticmethod
+    def _make_data(cfg: WGANConfig) -> tuple[np.ndarray, np.ndarray | None, float]:
+        rng = np.random.default_rng(_data_seed(cfg))
+        n = cfg.n_points
+        if cfg.dataset == "ring8":
+            return (datasets.ring8(n, rng, radius=RING_RADIUS, std=RING_STD),
+                    datasets.ring8_centers(RING_RADIUS), RING_STD)
+        if cfg.dataset == "grid25":
+            return (datasets.grid25(n, rng, spacing=GRID_SPACING, std=GRID_STD),
+                    datasets.grid25_centers(GRID_SPACING), GRID_STD)
+        if cfg.dataset == "swiss_roll":
+            return datasets.swiss_roll(n, rng), None, 0.0
+        if cfg.dataset == "two_moons":
+            return datasets.two_moons(n, rng), None, 0.0
+        if cfg.dataset == "parallel_lines":
+            return datasets.parallel_lines(n, rng, theta=1.0), None, 0.0
+        return datasets.load_points_csv(cfg.csv_path), None, 0.0
+
+    def _make_optimizers(self) -> None:
+        cfg = self.config
+        if cfg.optimizer == "adam":
+            make = lambda ps: torch.optim.Adam(ps, lr=cfg.lr, betas=(0.5, 0.9))  # noqa: E731
+        else:
+            make = lambda ps: torch.optim.RMSprop(ps, lr=cfg.lr)  # noqa: E731
+        self.opt_g = make(self.G.parameters())
+        self.opt_d = make(self.D.parameters())
+
+    def _on_live_change(self, keys: set[str]) -> None:
+        if "optimizer" in keys:
+            self._make_optimizers()        # a different optimiser starts with fresh moments
+        elif "lr" in keys:
+            for opt in (self.opt_g, self.opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = self.config.lr
+        self._snap_cache = None
+
+    # ------------------------------------------------------------------ training
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.noise_dim, generator=self.gen).to(self.device)
+
+    def _real(self, n: int) -> torch.Tensor:
+        idx = torch.randint(len(self.data), (n,), generator=self.gen)
+        return self.data[idx.to(self.device)]
+
+    def critic_iterations(self) -> int:
+        """n_critic, or 100 early on and every 500th step under Arjovsky's schedule (clip mode)."""
+        cfg = self.config
+        if cfg.mode == "clip" and cfg.boost_critic and (self.step_count < 25 or self.step_count % 500 == 0):
+            return max(100, cfg.n_critic)
+        return cfg.n_critic
+
+    def _step(self) -> dict[str, float]:
+        cfg = self.config
+        b = cfg.batch_size
+        self.D.requires_grad_(True)
+        for _ in range(self.critic_iterations()):
+            real = self._real(b)
+            with torch.no_grad():
+                fake = self.G(self._noise(b))
+            f_real, f_fake = self.D(real), self.D(fake)
+            d_loss = critic_loss(cfg.mode, f_real, f_fake)
+            w_est = f_real.detach().mean() - f_fake.detach().mean()
+            if cfg.mode == "gp":
+                u = torch.rand(b, 1, generator=self.gen).to(self.device)
+                penalty, _ = gradient_penalty(self.D, real, fake, u)
+                d_loss = d_loss + cfg.gp_lambda * penalty
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            if cfg.mode == "clip":
+                clip_weights(self.D, cfg.clip)
+        # Generator: the critic's weights need no gradient here (saves half the backward pass).
+        self.D.requires_grad_(False)
+        g_loss = generator_loss(cfg.mode, self.D(self.G(self._noise(b))))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+
+        out = {"w_estimate": float(w_est), "d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach())}
+        if self.centers is not None:
+            if self.coverage is None or (self.step_count + 1) % cfg.coverage_every == 0:
+                self.coverage = self.evaluate_coverage()
+            out["modes"], out["high_quality"] = self.coverage
+        return out
+
+    @torch.no_grad()
+    def generate(self, n: int) -> np.ndarray:
+        """The generator's image of the first n fixed noise vectors (numpy, float32)."""
+        return self.G(self.z_show[:n]).float().cpu().numpy()
+
+    def evaluate_coverage(self) -> tuple[float, float]:
+        """(modes captured, % high-quality samples) of N_EVAL generated samples; ring and grid only."""
+        if self.centers is None:
+            raise ValueError(f"{self.config.dataset} has no known modes")
+        modes, hq = mode_coverage(self.generate(N_EVAL), self.centers, self.mode_std)
+        return float(modes), 100.0 * hq
+
+    # ------------------------------------------------------------------ views
+    def _snapshot(self) -> dict[str, Any]:
+        cfg = self.config
+        if self._snap_cache is not None and self._snap_cache[0] == self.step_count:
+            snap = dict(self._snap_cache[1])
+        else:
+            fake = self.generate(cfg.n_show)
+            xa = torch.as_tensor(fake[:N_ARROWS], device=self.device)
+            push = point_push(cfg.mode, self.D, xa).cpu().numpy()
+            norms = np.linalg.norm(push, axis=1)
+            # Arrows: the longest typical push is drawn at 8% of the view, so tiny gradients stay visible.
+            ref = float(np.percentile(norms, 90)) if len(norms) else 0.0
+            scale = 0.08 * max(self.rect[2], self.rect[3]) / ref if ref > 0 else 0.0
+            seg = np.empty((2 * len(push), 2), dtype=np.float32)
+            seg[0::2] = fake[:N_ARROWS]
+            seg[1::2] = fake[:N_ARROWS] + scale * push
+            snap = {"real": self.real_show[: cfg.n_show], "fake": fake, "arrows": seg,
+                    "push_mean": float(norms.mean()) if len(norms) else 0.0, "arrow_scale": scale}
+            self._snap_cache = (self.step_count, snap)
+            snap = dict(snap)
+        snap.update(self._field_snapshot())
+        snap.update({
+            "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
+            "centers": self.centers if self.centers is not None else np.zeros((0, 2)),
+            "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
+        })
+        return snap
+
+    def _field_snapshot(self) -> dict[str, Any]:
+        """The critic on a grid. It costs more than a step, so it is refreshed only while that keeps the
+        time spent on it under about a tenth of the wall time (training throughput stays ≥ 90 %)."""
+        res = self.config.heatmap_res
+        now = time.perf_counter()
+        stale = self._field is None or self._field[1] != res or (
+            self._field[0] != self.step_count and now - self._field_time >= 9 * self._field_cost)
+        if stale:
+            t0 = time.perf_counter()
+            x0, y0, w, h = self.rect
+            values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), res, self.device).cpu().numpy()
+            self._field_cost = time.perf_counter() - t0
+            self._field_time = time.perf_counter()
+            self._field = (self.step_count, res, values)
+        values = self._field[2]
+        lo, hi = np.percentile(values, [1, 99])
+        return {"field": values, "field_rect": self.rect, "field_levels": (float(lo), float(max(hi, lo + 1e-9))),
+                "field_step": self._field[0]}
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "coverage": self.coverage}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.coverage = state.get("coverage")
+        self._snap_cache = None
+        self._field = None
+
+
+def _data_seed(cfg: WGANConfig) -> int:
+    """The real data depend on the dataset only, not the run's seed, so runs with other seeds compare."""
+    return 12345 + DATASETS.index(cfg.dataset)
+
+
+def _view_rect(x: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, y0, w, h): the data's central 99 % padded by 25 % — room for generated points outside."""
+    lo, hi = np.percentile(x, 0.5, axis=0), np.percentile(x, 99.5, axis=0)
+    span = np.maximum(hi - lo, 1e-3)
+    side = float(span.max()) * 1.5
+    c = (lo + hi) / 2
+    return (float(c[0] - side / 2), float(c[1] - side / 2), side, side)
