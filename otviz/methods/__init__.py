@@ -5,7 +5,9 @@ import importlib
 
 # name: (method class, view class) as "module:attribute" strings, so nothing is imported until used.
 REGISTRY: dict[str, tuple[str, str]] = {
+    "swgmm": ("otviz.methods.swgmm:SWGMMMethod", "otviz.gui.swgmm_view:SWGMMView"),
     "sinkhorn": ("otviz.methods.sinkhorn:SinkhornMethod", "otviz.gui.sinkhorn_view:SinkhornView"),
+    "realnvp": ("otviz.methods.realnvp:RealNVPMethod", "otviz.gui.realnvp_view:RealNVPView"),
 }
 
 # The order of the tabs in the window (SPEC §1); only registered methods appear.

@@ -1,0 +1,299 @@
+"""RealNVP tab's views: data and samples, the latent z-space, the learned log-density, and the layer-by-layer morph."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PIL import Image
+from PySide6 import QtCore, QtWidgets
+from pyqtgraph.exporters import ImageExporter
+
+from otviz.atomic import atomic_path
+from otviz.gui.fastpoints import FastScatter
+from otviz.gui.view_base import FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+
+HALF_A = (120, 60, 180, 170)      # the two halves of the moving cloud, so the morph can be followed
+HALF_B = (20, 160, 140, 170)
+GRID_PEN = (90, 90, 90, 110)
+FPS = 30
+SECONDS_PER_LAYER = 0.8
+
+
+class DrawViewBox(pg.ViewBox):
+    """A ViewBox that, while `drawing` is on, sprays points along a left-drag (a new target)."""
+
+    stroke_finished = QtCore.Signal()
+
+    def __init__(self):
+        super().__init__()
+        self.drawing = False
+        self.drawn: list[np.ndarray] = []
+        self._rng = np.random.default_rng(0)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if not self.drawing or ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        p = self.mapSceneToView(ev.scenePos())
+        px, py = self.viewPixelSize()
+        # a few points around the cursor, 6 px spread: a stroke becomes a band of density
+        self.drawn.append(np.array([p.x(), p.y()]) + self._rng.normal(size=(4, 2)) * (6 * px, 6 * py))
+        if ev.isFinish():
+            self.stroke_finished.emit()
+
+    def points(self) -> np.ndarray:
+        return np.concatenate(self.drawn) if self.drawn else np.zeros((0, 2))
+
+
+class RealNVPView(MethodView):
+    def __init__(self, method_cls, parent=None):
+        super().__init__(method_cls, parent)
+        self.vb = DrawViewBox()
+        self.data_plot = pg.PlotWidget(viewBox=self.vb, title="data (blue) · samples f⁻¹(z) (orange)")
+        self.data_plot.setAspectLocked(True)
+        self.data_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.data_plot.setMenuEnabled(False)
+        self.data = FastScatter(REAL, 3)
+        self.samples = FastScatter(FAKE, 3)
+        self.drawn = FastScatter((20, 150, 70, 220), 4)
+        for it in (self.data, self.samples, self.drawn):
+            self.data_plot.addItem(it)
+        self.drawn.setVisible(False)
+
+        self.latent_plot = make_plot("f(data) in z-space over N(0, I): 1σ, 2σ, 3σ", x="z₁", y="z₂")
+        self.latent = FastScatter(REAL, 3)
+        self.latent_plot.addItem(self.latent)
+        t = np.linspace(0, 2 * np.pi, 121)
+        circles = np.concatenate([np.stack([r * np.cos(t), r * np.sin(t)], 1).tolist() + [[np.nan, np.nan]]
+                                  for r in (1, 2, 3)])
+        self.latent_plot.plot(circles[:, 0], circles[:, 1], pen=pg.mkPen((60, 60, 60), width=1.2),
+                              connect="finite")
+        self.latent_plot.setRange(xRange=(-3.6, 3.6), yRange=(-3.6, 3.6))
+
+        self.density_plot = make_plot("learned log p(x) (nats)", x="x", y="y")
+        self.density = make_heatmap(self.density_plot, "viridis")
+
+        self.layer_plot = make_plot("layers", x="", y="")
+        self.grid = pg.PlotDataItem(pen=pg.mkPen(GRID_PEN, width=1), connect="finite")
+        self.layer_plot.addItem(self.grid)
+        self.layer_a = FastScatter(HALF_A, 3)
+        self.layer_b = FastScatter(HALF_B, 3)
+        self.layer_plot.addItem(self.layer_a)
+        self.layer_plot.addItem(self.layer_b)
+
+        self.direction = QtWidgets.QComboBox()
+        self.direction.addItems(["forward  x → z", "inverse  z → x"])
+        self.direction.setToolTip("forward: the data pushed through the layers towards the Gaussian; "
+                                  "inverse: Gaussian draws pulled back through the layers into samples")
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 4)
+        self.slider.setPageStep(1)
+        self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
+        self.slider.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)   # ← → stay training shortcuts
+        self.slider.setToolTip("Number of coupling layers passed")
+        self.layer_label = QtWidgets.QLabel("0 / 4")
+        self.play_button = QtWidgets.QPushButton("▶ Morph")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the layer-by-layer morph in the chosen direction")
+        self.gif_button = QtWidgets.QPushButton("GIF…")
+        self.gif_button.setToolTip("Save the morph in the chosen direction as an animated GIF")
+        self.draw_button = QtWidgets.QPushButton("✎ Draw target")
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip("Drag in the data view to spray points; each stroke retrains on all "
+                                    "points drawn so far. Press again to stop drawing.")
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.direction)
+        bar.addWidget(QtWidgets.QLabel("layers"))
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.layer_label)
+        bar.addWidget(self.play_button)
+        bar.addWidget(self.gif_button)
+        layer_box = QtWidgets.QWidget()
+        lb = QtWidgets.QVBoxLayout(layer_box)
+        lb.setContentsMargins(0, 0, 0, 0)
+        lb.addWidget(self.layer_plot, 1)
+        lb.addLayout(bar)
+        data_box = QtWidgets.QWidget()
+        db = QtWidgets.QVBoxLayout(data_box)
+        db.setContentsMargins(0, 0, 0, 0)
+        db.addWidget(self.data_plot, 1)
+        db.addWidget(self.draw_button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(data_box, 0, 0)
+        grid.addWidget(self.latent_plot, 0, 1)
+        grid.addWidget(self.density_plot, 1, 0)
+        grid.addWidget(layer_box, 1, 1)
+
+        self.timer = QtCore.QTimer(self, interval=int(1000 / FPS))
+        self.timer.timeout.connect(self._tick)
+        # stale pictures (the method refreshes them within a time budget): ask again once frames stop
+        self.refresh_timer = QtCore.QTimer(self, singleShot=True, interval=300)
+        self.refresh_timer.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
+        self.slider.valueChanged.connect(self._slid)
+        self.direction.currentIndexChanged.connect(self._direction_changed)
+        self.play_button.toggled.connect(self._play)
+        self.gif_button.clicked.connect(self._ask_gif)
+        self.draw_button.toggled.connect(self._draw_mode)
+        self.vb.stroke_finished.connect(self._stroke)
+
+        self.snap: dict | None = None
+        self.seconds_per_layer = SECONDS_PER_LAYER
+        self.t = 0.0                  # the morph position: 0 … n_flows, fractional while playing
+        self._shown = None            # the pictures last drawn (skip redrawing the same ones)
+        self._last_step = 0
+        self._layer_box = None
+
+    def plots(self) -> dict[str, QtWidgets.QWidget]:
+        return {"data": self.data_plot, "latent": self.latent_plot, "density": self.density_plot,
+                "layers": self.layer_plot}
+
+    # ------------------------------------------------------------------ frames
+    def update_snapshot(self, s: dict) -> None:
+        if s["flow_step"] != s["step"]:
+            self.refresh_timer.start()
+        else:
+            self.refresh_timer.stop()
+        reset = s["step"] == 0 and self._last_step > 0
+        self._last_step = s["step"]
+        if s["fwd_points"] is self._shown and not reset:
+            return
+        self._shown = s["fwd_points"]
+        first = self.snap is None
+        self.snap = s
+        n = s["n_flows"]
+        if self.slider.maximum() != n:
+            self.slider.blockSignals(True)
+            self.slider.setMaximum(n)
+            self.slider.blockSignals(False)
+            self.t = min(self.t, n)
+        self.data.setData(s["data"])
+        self.samples.setData(s["samples"])
+        self.latent.setData(s["latent"])
+        set_heatmap(self.density, s["logp"], s["logp_rect"], s["logp_levels"])
+        nll = s["nll"]
+        self.data_plot.setTitle("data (blue) · samples f⁻¹(z) (orange)"
+                                + (f" · nll {nll:.3f}" if np.isfinite(nll) else "") + f" · step {s['flow_step']}")
+        self._draw_layers(fit=first or reset)
+        if first or reset:
+            self.data_plot.autoRange()
+            self.density_plot.autoRange()
+
+    def _stages(self) -> tuple[np.ndarray, np.ndarray]:
+        s = self.snap
+        return (s["fwd_points"], s["fwd_grid"]) if self.direction.currentIndex() == 0 else \
+            (s["inv_points"], s["inv_grid"])
+
+    def _draw_layers(self, fit: bool = False) -> None:
+        if self.snap is None:
+            return
+        pts, grid = self._stages()
+        n = len(pts) - 1
+        k = int(np.floor(min(self.t, n - 1e-9))) if n else 0
+        f = self.t - k
+        p = pts[k] if f == 0 else pts[k] + f * (pts[k + 1] - pts[k])
+        g = grid[k] if f == 0 else grid[k] + f * (grid[k + 1] - grid[k])
+        half = pts[0][:, 0] < np.median(pts[0][:, 0])       # coloured by where they started
+        self.layer_a.setData(p[half])
+        self.layer_b.setData(p[~half])
+        self.grid.setData(g[:, 0], g[:, 1], connect="finite")
+        fwd = self.direction.currentIndex() == 0
+        where = ("x" if self.t == 0 else "z" if self.t == n else "") if fwd else \
+            ("z" if self.t == 0 else "x" if self.t == n else "")
+        self.layer_plot.setTitle(f"{'forward' if fwd else 'inverse'}: after {self.t:.2f} of {n} layers"
+                                 + (f" ({where}-space)" if where else ""))
+        self.layer_label.setText(f"{self.t:.1f} / {n}" if f else f"{int(self.t)} / {n}")
+        if fit:
+            self._fit_layers()
+
+    def _fit_layers(self) -> None:
+        """One range for every stage of the current direction, so the morph is seen without the view jumping."""
+        pts, _ = self._stages()
+        allp = pts.reshape(-1, 2)
+        # python floats: pyqtgraph compares the range with 1e307 limits, which float32 cannot hold
+        lo, hi = [np.nanpercentile(allp.astype(np.float64), q, axis=0).tolist() for q in (0.5, 99.5)]
+        pad = 0.08 * max(hi[0] - lo[0], hi[1] - lo[1], 1e-6)
+        self.layer_plot.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
+
+    # ------------------------------------------------------------------ layer controls
+    def _slid(self, k: int) -> None:
+        if not self.timer.isActive():
+            self.t = float(k)
+            self._draw_layers()
+
+    def _direction_changed(self, _: int) -> None:
+        self._draw_layers(fit=True)
+
+    def _play(self, on: bool) -> None:
+        if on:
+            n = self.slider.maximum()
+            if self.t >= n:
+                self.t = 0.0
+            self.play_button.setText("■ Stop")
+            self.timer.start()
+        else:
+            self.timer.stop()
+            self.play_button.setText("▶ Morph")
+
+    def _tick(self) -> None:
+        n = self.slider.maximum()
+        self.t = min(self.t + 1.0 / (FPS * self.seconds_per_layer), float(n))
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(self.t))
+        self.slider.blockSignals(False)
+        self._draw_layers()
+        if self.t >= n:
+            self.play_button.setChecked(False)
+
+    # ------------------------------------------------------------------ export
+    def _ask_gif(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the morph as GIF", "realnvp_morph.gif",
+                                                        "GIF (*.gif)")
+        if path:
+            try:
+                self.save_morph_gif(path)
+            except OSError as e:
+                QtWidgets.QMessageBox.warning(self, "Could not save", str(e))
+
+    def save_morph_gif(self, path: str, frames_per_layer: int = 12, width: int = 480) -> int:
+        """The layer plot at every in-between stage of the current direction, written as a looping GIF."""
+        if self.snap is None:
+            raise OSError("nothing to save yet: no pictures have arrived")
+        self.play_button.setChecked(False)
+        keep = self.t
+        n = self.slider.maximum()
+        exporter = ImageExporter(self.layer_plot.getPlotItem())
+        exporter.parameters()["width"] = width
+        frames = []
+        try:
+            for i in range(n * frames_per_layer + 1):
+                self.t = i / frames_per_layer
+                self._draw_layers()
+                img = exporter.export(toBytes=True).convertToFormat(pg.QtGui.QImage.Format.Format_RGB888)
+                buf = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(
+                    img.height(), img.bytesPerLine())[:, : img.width() * 3].reshape(img.height(), img.width(), 3)
+                frames.append(Image.fromarray(buf.copy()))
+        finally:
+            self.t = keep
+            self._draw_layers()
+        # hold the first and last stages a little longer than the in-between frames
+        durations = [600] + [1000 // FPS * 2] * (len(frames) - 2) + [1200]
+        with atomic_path(path) as tmp:
+            frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        return len(frames)
+
+    # ------------------------------------------------------------------ drawing a target
+    def _draw_mode(self, on: bool) -> None:
+        self.vb.drawing = on
+        self.vb.drawn = []
+        self.drawn.setVisible(on)       # hidden, not emptied: FastScatter cannot take zero points
+        self.draw_button.setText("✎ Drawing… (press to stop)" if on else "✎ Draw target")
+
+    def _stroke(self) -> None:
+        pts = self.vb.points()
+        if len(pts):
+            self.drawn.setData(pts)
+        if len(pts) >= 10:
+            self.edit_requested.emit("points", pts)
