@@ -246,7 +246,7 @@ def test_metrics_and_snapshot_per_dataset():
             assert not isinstance(v, torch.Tensor), k
         if ds == "grid25":
             assert snap["centers"].shape == (25, 2) and snap["n_modes"] == 25
-            assert 0 <= out["modes"] <= 25 and 0 <= out["high_quality"] <= 100
+            assert 0 <= out["modes"] <= 25 and 0 <= out["high_quality"] <= 1
 
 
 def test_arrows_point_along_the_generator_push():

@@ -42,8 +42,8 @@ def sample_lines(n: int, rng: np.random.Generator, theta: float) -> tuple[np.nda
     return p, q
 
 
-def empirical_w1(x: np.ndarray, y: np.ndarray) -> float:
-    """Exact W₁ (Euclidean ground cost) between two equal-size uniform clouds.
+def exact_assignment(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The optimal W₁ plan (Euclidean ground cost) between two equal-size uniform clouds: x_i → y_perm[i].
 
     With n points a side and uniform weights an optimal plan is a permutation (Birkhoff), so the
     assignment problem solves it exactly.
@@ -52,9 +52,14 @@ def empirical_w1(x: np.ndarray, y: np.ndarray) -> float:
     y = np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or x.shape != y.shape:
         raise ValueError(f"need two clouds of the same shape (n, d), got {x.shape} and {y.shape}")
-    cost = cdist(x, y)
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
+    _, cols = linear_sum_assignment(cdist(x, y))
+    return cols
+
+
+def empirical_w1(x: np.ndarray, y: np.ndarray) -> float:
+    """Exact W₁ between two equal-size uniform clouds (the mean length of the optimal pairs)."""
+    perm = exact_assignment(x, y)
+    return float(np.linalg.norm(np.asarray(x, np.float64) - np.asarray(y, np.float64)[perm], axis=1).mean())
 
 
 def empirical_w_lines(theta: float, n: int, rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray]:

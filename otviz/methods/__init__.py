@@ -6,6 +6,7 @@ import importlib
 # name: (method class, view class) as "module:attribute" strings, so nothing is imported until used.
 REGISTRY: dict[str, tuple[str, str]] = {
     "swgmm": ("otviz.methods.swgmm:SWGMMMethod", "otviz.gui.swgmm_view:SWGMMView"),
+    "wgan": ("otviz.methods.wgan:WGANMethod", "otviz.gui.wgan_view:WGANView"),
     "sinkhorn": ("otviz.methods.sinkhorn:SinkhornMethod", "otviz.gui.sinkhorn_view:SinkhornView"),
     "realnvp": ("otviz.methods.realnvp:RealNVPMethod", "otviz.gui.realnvp_view:RealNVPView"),
 }

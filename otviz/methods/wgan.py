@@ -198,11 +198,11 @@ class WGANMethod(Method):
         return self.G(self.z_show[:n]).float().cpu().numpy()
 
     def evaluate_coverage(self) -> tuple[float, float]:
-        """(modes captured, % high-quality samples) of N_EVAL generated samples; ring and grid only."""
+        """(modes captured, fraction of high-quality samples) of N_EVAL generated samples (ring, grid)."""
         if self.centers is None:
             raise ValueError(f"{self.config.dataset} has no known modes")
         modes, hq = mode_coverage(self.generate(N_EVAL), self.centers, self.mode_std)
-        return float(modes), 100.0 * hq
+        return float(modes), float(hq)
 
     # ------------------------------------------------------------------ views
     def _snapshot(self) -> dict[str, Any]:
@@ -227,6 +227,7 @@ class WGANMethod(Method):
         snap.update(self._field_snapshot())
         snap.update({
             "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
+            "optimizer_settings": {"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
             "centers": self.centers if self.centers is not None else np.zeros((0, 2)),
             "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
         })

@@ -1,0 +1,86 @@
+"""Drive the WGAN tab with pytest-qt: train, switch mode mid-run, change dataset, move the divergences' θ."""
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from otviz.gui.main_window import MainWindow  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(methods=["wgan"])
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def wait_step(qtbot, tab, n, timeout=30_000):
+    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.last_frame["step"] >= n, timeout=timeout)
+
+
+def test_train_switch_mode_mid_run_and_draw(qtbot, window):
+    tab = window.tab_by_name["wgan"]
+    view = tab.view
+    tab.set_params({"width": 32, "batch_size": 64})            # small nets: the test stays quick
+    qtbot.waitUntil(lambda: tab.session.method.config.width == 32, timeout=10_000)
+    tab.controls.play.click()
+    wait_step(qtbot, tab, 3)
+    tab.panel.rows["mode"].editor.setCurrentText("clip")       # the user picks weight clipping mid-run
+    qtbot.waitUntil(lambda: tab.session.method.config.mode == "clip", timeout=5_000)
+    cfg = tab.session.method.config
+    assert (cfg.optimizer, cfg.lr) == ("rmsprop", 5e-5)         # the mode's own optimiser settings
+    # the control panel shows them, and the history marks the switch with them
+    qtbot.waitUntil(lambda: tab.panel.rows["optimizer"].editor.currentText() == "rmsprop", timeout=5_000)
+    assert float(tab.panel.rows["lr"].editor.text()) == 5e-5
+    qtbot.waitUntil(lambda: any("mode=clip" in t and "optimizer=rmsprop" in t for _, t in tab.last_frame["events"]),
+                    timeout=5_000)
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: not tab.worker.is_running, timeout=10_000)
+    qtbot.waitUntil(lambda: tab.last_frame["step"] == tab.session.step_count, timeout=5_000)
+    snap = tab.last_frame["snap"]
+    assert snap["mode"] == "clip"
+    # what is on screen is the snapshot: generated points, the critic image, arrows with heads
+    assert np.array_equal(view.fake.data(), snap["fake"].astype(np.float64))
+    assert view.heat.image.shape == snap["field"].shape
+    x, _ = view.arrows.getData()
+    assert len(x) == 3 * len(snap["arrows"])                   # shafts plus two barbs each
+    assert "modes" in view.info.toPlainText()
+    hist_steps, cols = tab.last_frame["history"]
+    assert len(hist_steps) == tab.session.step_count
+    assert np.isfinite(cols["w_estimate"]).all() and np.isfinite(cols["modes"]).all()
+
+
+def test_dataset_change_resets_and_drops_mode_metrics(qtbot, window):
+    tab = window.tab_by_name["wgan"]
+    tab.set_params({"dataset": "two_moons", "width": 16})
+    qtbot.waitUntil(lambda: tab.session.method.config.dataset == "two_moons" and tab.last_frame is not None
+                    and tab.last_frame["snap"]["dataset"] == "two_moons", timeout=10_000)
+    tab.single_step()
+    wait_step(qtbot, tab, 1)
+    snap = tab.last_frame["snap"]
+    assert len(snap["centers"]) == 0 and snap["coverage"] is None
+    assert math.isnan(tab.last_frame["history"][1]["modes"][-1])
+    assert "modes" not in tab.view.info.toPlainText()
+
+
+def test_divergence_panel_follows_theta(qtbot, window):
+    panel = window.tab_by_name["wgan"].view.divergences
+    panel.slider.setValue(80)                                  # θ = 0.4
+    assert panel.theta == pytest.approx(0.4)
+    assert panel.cursor.value() == pytest.approx(0.4)
+    assert "W = |θ| = 0.4000" in panel.readout.text() and "KL(P‖Q_θ) = ∞" in panel.readout.text()
+    assert 0.4 <= panel.w_emp < 0.43                          # exact OT on 200 samples: ≥ |θ|, close to it
+    assert panel.js_emp == pytest.approx(math.log(2))
+    x, y = panel.emp_w.getData()
+    assert (x[0], y[0]) == (pytest.approx(0.4), pytest.approx(panel.w_emp))
+    q = panel.q_pts.getData()
+    assert np.allclose(q[0], 0.4)
+    panel.cursor.setValue(-0.25)                               # dragging the line in the plot moves θ too
+    assert panel.theta == pytest.approx(-0.25) and panel.slider.value() == -50
+    panel.set_theta(0.0)
+    assert "JS = 0" in panel.readout.text() and "KL(P‖Q_θ) = 0" in panel.readout.text()
+    assert panel.w_emp < 0.1 and panel.js_emp < 0.1
