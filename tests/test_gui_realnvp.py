@@ -16,7 +16,6 @@ from otviz.methods.realnvp import RealNVPConfig, RealNVPMethod  # noqa: E402
 @pytest.fixture
 def trained():
     m = RealNVPMethod(dataclasses.replace(RealNVPConfig(), hidden=32), seed=1)
-    m.snapshot_budget = None
     for _ in range(40):
         m.step()
     return m
@@ -83,13 +82,18 @@ def test_gif_of_the_morph(tmp_path, view):
         view.save_morph_gif(str(tmp_path / "missing" / "x.gif"), frames_per_layer=1)
 
 
-def test_stale_pictures_ask_for_a_refresh(qtbot, view, trained):
-    trained.snapshot_budget = 1e-9
+def test_view_asks_for_a_budget_and_refreshes_stale_pictures(qtbot, view, trained):
+    with qtbot.waitSignal(view.edit_requested, timeout=1_000) as sig:
+        view.update_snapshot(trained.snapshot())           # no budget yet: the view asks for one
+    assert sig.args == ["snapshot_budget", 0.1]
+    trained.edit(*sig.args)
+    trained.snapshot()
+    trained._cache["cost_s"] = 1e9                         # as if the pictures were very expensive
     trained.step()
     stale = trained.snapshot()
     assert stale["flow_step"] != stale["step"]
     with qtbot.waitSignal(view.edit_requested, timeout=3_000) as sig:
-        view.update_snapshot(stale)
+        view.update_snapshot(stale)                        # frames stop: ask for fresh pictures
     assert sig.args == ["refresh", None]
 
 
@@ -124,6 +128,7 @@ def test_tab_trains_live_and_lr_change_is_marked(qtbot):
         steps, cols = tab.last_frame["history"]
         assert np.isfinite(cols["nll"]).sum() >= 2            # the held-out nll arrives every 10 steps
         assert tab.view.snap["flow_step"] == tab.session.step_count
+        assert tab.session.method.snapshot_budget == 0.1       # the view asked for its time budget
     finally:
         win.close()
     assert not tab.worker.isRunning()

@@ -32,7 +32,8 @@ def test_short_training_lowers_held_out_nll():
     ref = (0.5 * (x * x).sum(1) + math.log(2 * math.pi)).mean().item()
     assert start == pytest.approx(ref, rel=1e-5)
     s = Session(m)
-    s.run(150)
+    for _ in range(150):
+        s.step()
     nll = s.history.column("nll")
     assert np.isfinite(nll).sum() == 16              # steps 1, 10, 20, … 150
     end = nll[np.isfinite(nll)][-1]
@@ -55,7 +56,8 @@ def test_gaussian_target_reaches_its_entropy():
 
 def test_live_lr_reaches_the_optimiser_and_restart_params_rebuild():
     s = Session(make(hidden=16))
-    s.run(3)
+    for _ in range(3):
+        s.step()
     assert s.update({"lr": 3e-4}) is False
     assert s.method.opt.param_groups[0]["lr"] == 3e-4
     assert s.history.events[-1][1] == "lr=0.0003"
@@ -125,7 +127,6 @@ def test_drawn_points_become_the_target():
 
 def test_snapshot_is_plain_data_and_stages_agree():
     m = make(hidden=16, n_flows=3)
-    m.snapshot_budget = None
     for _ in range(30):
         m.step()
     snap = m.snapshot()
@@ -159,10 +160,23 @@ def test_snapshot_is_plain_data_and_stages_agree():
 
 def test_snapshot_pictures_are_cached_between_steps():
     m = make(hidden=16)
-    m.snapshot_budget = 1e-6                        # pictures may take almost none of the time
+    assert m.snapshot_budget is None
+    m.step()
+    assert m.snapshot()["flow_step"] == 1                 # no budget: always fresh
+    m.edit("snapshot_budget", 0.1)
     first = m.snapshot()
+    assert first["snapshot_budget"] == 0.1 and first["flow_step"] == 1
+    m._cache["cost_s"] = 1e9                              # as if the pictures were very expensive
     m.step()
     again = m.snapshot()
-    assert again["flow_step"] == 0 and again["step"] == 1
+    assert again["flow_step"] == 1 and again["step"] == 2
+    assert again["fwd_points"] is first["fwd_points"]     # the same arrays, not recomputed
     m.edit("refresh", None)
-    assert m.snapshot()["flow_step"] == 1
+    assert m.snapshot()["flow_step"] == 2
+    m._cache["cost_s"] = 1e-12                            # cheap pictures: due again at once
+    m.step()
+    assert m.snapshot()["flow_step"] == 3
+    with pytest.raises(ValueError, match="budget"):
+        m.edit("snapshot_budget", 0)
+    m.edit("snapshot_budget", None)
+    assert m.snapshot_budget is None

@@ -46,8 +46,9 @@ class RealNVPMethod(Method):
     metrics = ("nll", "loss")      # nll: held-out, every eval_every steps; loss: this batch's nll
     checkpoint_every = 20          # a deep copy of ~0.8 M floats per step would cost more than the step
 
-    # Fraction of the training time the view's pictures may take (None: always recompute them).
-    snapshot_budget: float | None = 0.1
+    # Fraction of the time the pictures may take while training streams frames (the GUI asks for 0.1
+    # with the edit "snapshot_budget"); None: every snapshot is fresh (CLI, recording, tests).
+    snapshot_budget: float | None = None
 
     def _check_config(self, cfg: RealNVPConfig) -> None:
         if cfg.dataset == "csv":
@@ -92,6 +93,7 @@ class RealNVPMethod(Method):
         self.x_test = torch.tensor(test, dtype=torch.float32, device=self.device)
         self.shown_idx = np.sort(self.rng.permutation(len(train))[:N_SHOWN])
         self._cache = None
+        self._busy = 0.0              # training time since the pictures were last computed
 
     def _on_live_change(self, keys: set[str]) -> None:
         if "lr" in keys:
@@ -100,6 +102,7 @@ class RealNVPMethod(Method):
 
     # ------------------------------------------------------------------ training
     def _step(self) -> dict[str, float]:
+        t0 = time.perf_counter()
         cfg = self.config
         idx = torch.randint(len(self.x_train), (cfg.batch_size,), generator=self.gen).to(self.device)
         loss = -self.flow.log_prob(self.x_train[idx]).mean()
@@ -109,6 +112,7 @@ class RealNVPMethod(Method):
         out = {"loss": loss.item()}
         if self.step_count == 0 or (self.step_count + 1) % cfg.eval_every == 0:
             out["nll"] = self.held_out_nll()
+        self._busy += time.perf_counter() - t0
         return out
 
     @torch.no_grad()
@@ -120,9 +124,15 @@ class RealNVPMethod(Method):
     # ------------------------------------------------------------------ edits
     def edit(self, action: str, payload) -> None:
         """'points': train on these (N, 2) points instead (drawn in the view), 20 % held out;
-        'refresh': recompute the pictures at the next snapshot."""
+        'refresh': recompute the pictures at the next snapshot; 'snapshot_budget': a fraction in
+        (0, 1] of the time the pictures may take, or None for fresh pictures at every snapshot."""
         if action == "refresh":
             self._cache = None
+            return
+        if action == "snapshot_budget":
+            if payload is not None and not 0 < float(payload) <= 1:
+                raise ValueError(f"RealNVP: snapshot budget must be in (0, 1], got {payload}")
+            self.snapshot_budget = None if payload is None else float(payload)
             return
         if action != "points":
             super().edit(action, payload)
@@ -152,20 +162,22 @@ class RealNVPMethod(Method):
 
     # ------------------------------------------------------------------ pictures
     def _snapshot(self) -> dict:
-        """The pictures are recomputed at most often enough to take `snapshot_budget` of the time;
-        in between, the last ones are sent again with `flow_step` telling their age."""
-        c = self._cache
-        if c is not None:
-            fresh = c["flow_step"] == self.step_count
-            b = self.snapshot_budget
-            if fresh or (b is not None and time.perf_counter() - self._cache_t < c["cost_s"] / b):
-                return dict(c)
-        t0 = time.perf_counter()
-        c = self._pictures()
-        self._cache_t = time.perf_counter()
-        c["cost_s"] = self._cache_t - t0
-        self._cache = c
-        return dict(c)
+        """Fresh pictures, unless a snapshot budget is set (the GUI sets it through an edit) and they are due
+        neither by the budget nor by idle time; then the last ones again, `flow_step` telling their age."""
+        c, b = self._cache, self.snapshot_budget
+        due = c is None or c["flow_step"] != self.step_count
+        if due and c is not None and b is not None:
+            wall = time.perf_counter() - self._cache_t
+            idle = wall - self._busy      # time the caller spent waiting (demo pace, single steps)
+            due = wall >= c["cost_s"] / b or idle >= c["cost_s"]
+        if due:
+            t0 = time.perf_counter()
+            c = self._pictures()
+            self._cache_t = time.perf_counter()
+            self._busy = 0.0
+            c["cost_s"] = self._cache_t - t0
+            self._cache = c
+        return {**c, "snapshot_budget": b}
 
     @torch.no_grad()
     def _pictures(self) -> dict:
