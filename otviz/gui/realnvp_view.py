@@ -183,9 +183,10 @@ class RealNVPView(MethodView):
         self.data_plot.setTitle("data (blue) · samples f⁻¹(z) (orange)"
                                 + (f" · nll {nll:.3f}" if np.isfinite(nll) else "") + f" · step {s['flow_step']}")
         self._draw_layers(fit=first or reset)
-        if first or reset:
-            self.data_plot.autoRange()
-            self.density_plot.autoRange()
+        if first or reset:       # the data's box: far-flung early samples must not shrink the data
+            x0, y0, w, h = s["logp_rect"]
+            for plot in (self.data_plot, self.density_plot):
+                plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.02)
 
     def _stages(self) -> tuple[np.ndarray, np.ndarray]:
         s = self.snap
