@@ -225,7 +225,8 @@ def test_snapshot_is_plain_data_with_heatmap_and_gmm_on_demand():
     assert s["fake"].shape == (500, 2) and s["centers"].shape == (25, 2)
     assert s["potential"].shape == (32, 32) and np.isfinite(s["potential"]).all()
     lo, hi = s["potential_levels"]
-    assert lo == -hi and hi > 0
+    assert lo < np.median(s["potential"]) < hi
+    assert (lo + hi) / 2 == pytest.approx(np.median(s["potential"]), rel=1e-5, abs=1e-6)
     assert s["gmm"] is None
     m.edit("fit_gmm", None)
     s = m.snapshot()
@@ -238,3 +239,20 @@ def test_snapshot_is_plain_data_with_heatmap_and_gmm_on_demand():
     assert all(plain(v) for v in s.values()), {k: type(v) for k, v in s.items() if not plain(v)}
     with pytest.raises(ValueError):
         m.edit("drag", None)
+
+
+def test_views_are_throttled_while_training_and_refreshed_on_request(monkeypatch):
+    import otviz.methods.coulomb as mod
+    monkeypatch.setattr(mod, "SHARE", {"points": 1e-12, "heatmap": 1e-12})   # never within budget
+    m = CoulombMethod(small(gmm_every=0), seed=0)
+    m.step()
+    first = m.snapshot()
+    assert first["fresh"]
+    m.step()
+    stale = m.snapshot()
+    assert not stale["fresh"] and stale["points_step"] == stale["potential_step"] == 1 and stale["step"] == 2
+    assert stale["fake"] is first["fake"]
+    m.edit("refresh", None)
+    s = m.snapshot()
+    assert s["fresh"] and s["points_step"] == s["potential_step"] == 2
+    assert not np.array_equal(s["fake"], first["fake"])

@@ -48,13 +48,15 @@ def sq_dists(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def potentials(real: torch.Tensor, fake: torch.Tensor, eps: float, d: float = 3.0,
-               exclude_self: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+               exclude_self: bool = True, mean: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Φ at every real and every fake point of a batch (the targets D regresses).
 
     Three kernel blocks instead of one (n+m)² matrix: real–real, fake–fake and real–fake, whose row
     sums serve the real points and column sums the fake ones (the matrix is symmetric), so 3/4 of
     the work. `exclude_self` drops each point's own term φ(0) = −1/ε^(d−2), which otherwise
     dominates and grows without bound as ε shrinks (the seed's reason to exclude it).
+    `mean` divides each kind's sum by its count (the Coulomb GAN authors' code) instead of the
+    seed's plain sums; it only rescales Φ when both counts are equal.
     """
     real, fake = real.detach(), fake.detach()
     k_rf = kernel(real, fake, eps, d)
@@ -63,7 +65,8 @@ def potentials(real: torch.Tensor, fake: torch.Tensor, eps: float, d: float = 3.
     if exclude_self:
         k_rr.fill_diagonal_(0.0)
         k_ff.fill_diagonal_(0.0)
-    return k_rr.sum(1) - k_rf.sum(1), k_rf.sum(0) - k_ff.sum(1)
+    wr, wf = (1.0 / len(real), 1.0 / len(fake)) if mean else (1.0, 1.0)
+    return wr * k_rr.sum(1) - wf * k_rf.sum(1), wr * k_rf.sum(0) - wf * k_ff.sum(1)
 
 
 def kernel(x: torch.Tensor, y: torch.Tensor, eps: float, d: float = 3.0) -> torch.Tensor:

@@ -9,6 +9,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "wgan": ("otviz.methods.wgan:WGANMethod", "otviz.gui.wgan_view:WGANView"),
     "sinkhorn": ("otviz.methods.sinkhorn:SinkhornMethod", "otviz.gui.sinkhorn_view:SinkhornView"),
     "realnvp": ("otviz.methods.realnvp:RealNVPMethod", "otviz.gui.realnvp_view:RealNVPView"),
+    "coulomb": ("otviz.methods.coulomb:CoulombMethod", "otviz.gui.coulomb_view:CoulombView"),
 }
 
 # The order of the tabs in the window (SPEC §1); only registered methods appear.

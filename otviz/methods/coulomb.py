@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from otviz.methods.base import Method, param
 GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
 EXTENT = 30.0                      # the heatmap covers [−30, 30]², the grid spans ±21
 N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
+# Share of the worker's time the views may take: a part is recomputed only when its last cost is at
+# most this share of the time since it last ran (the GUI asks for up to 60 frames a second).
+SHARE = {"points": 0.06, "heatmap": 0.04}
 
 
 @dataclass
@@ -35,6 +39,9 @@ class CoulombConfig:
     exclude_self: bool = param(True, label="exclude own term",
                                help="drop each point's own φ(0) = −1/ε^(d−2) from its potential "
                                     "(keeping it makes D's targets blow up as ε shrinks)")
+    normalize: str = param("sum", choices=("sum", "mean"), label="potential",
+                           help="sum: the seed's Φ, summed over the batch; mean: divided by the batch "
+                                "size as in the Coulomb GAN authors' code (targets independent of batch size)")
     lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
     lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
                             help="Keras-style decay: lr/(1 + decay·step)")
@@ -79,7 +86,8 @@ class CoulombMethod(Method):
         self._z_show = self._show_noise(cfg.n_show)
         self.last = {"d_loss": 0.0, "g_loss": 0.0, "modes": 0.0, "high_quality": 0.0}
         self._eval_at = -1
-        self._heat_cache: tuple[int, int, dict] | None = None
+        self._cache: dict[str, tuple[int, float, float, dict]] = {}     # part: (step, time, cost, data)
+        self._force_fresh = False
         self._gmm: dict[str, Any] | None = None
         self._gmm_wanted = False
 
@@ -109,7 +117,8 @@ class CoulombMethod(Method):
     def _on_live_change(self, keys: set[str]) -> None:
         if "n_show" in keys:
             self._z_show = self._show_noise(self.config.n_show)
-            self._heat_cache = None
+        if keys & {"n_show", "heatmap_res"}:
+            self._cache.clear()
 
     # -- training -----------------------------------------------------------------
     @property
@@ -131,7 +140,8 @@ class CoulombMethod(Method):
         # discriminator: regress the potential (Coulomb) or classify real/fake (GAN)
         out = self.D(x).squeeze(1)
         if cfg.mode == "coulomb":
-            pot_real, pot_fake = cp.potentials(real, fake, self.eps, cfg.d, cfg.exclude_self)
+            pot_real, pot_fake = cp.potentials(real, fake, self.eps, cfg.d, cfg.exclude_self,
+                                                cfg.normalize == "mean")
             d_loss = F.mse_loss(out, torch.cat([pot_real, pot_fake]))
         else:
             labels = torch.cat([out.new_ones(b), out.new_zeros(b)])
@@ -177,37 +187,55 @@ class CoulombMethod(Method):
         if action == "fit_gmm":
             self._gmm_wanted = True
             return
+        if action == "refresh":            # the view saw a throttled part while paused: draw it now
+            self._force_fresh = True
+            return
         super().edit(action, payload)
+
+    def _part(self, name: str, fn) -> dict[str, Any]:
+        """fn()'s result, recomputed only when the step moved on and its cost fits its SHARE of the time."""
+        entry, now = self._cache.get(name), time.perf_counter()
+        if entry is not None and (entry[0] == self.step_count or (
+                not self._force_fresh and now - entry[1] < entry[2] / SHARE[name])):
+            return entry[3]
+        out = fn()
+        self._cache[name] = (self.step_count, now, time.perf_counter() - now, out)
+        return out
+
+    def _points(self) -> dict[str, Any]:
+        fake = self._generated(self.config.n_show)
+        counts = samples_per_mode(fake[:N_EVAL], self.centers, GRID_STD)     # the evaluation batch, now
+        return {"fake": fake.astype(np.float32), "captured": counts > 0, "modes": int((counts > 0).sum()),
+                "high_quality": float(counts.sum() / N_EVAL), "points_step": self.step_count}
 
     def _snapshot(self) -> dict[str, Any]:
         cfg = self.config
-        fake = self._generated(cfg.n_show)
-        counts = samples_per_mode(fake[:N_EVAL], self.centers, GRID_STD)
+        pts, heat = self._part("points", self._points), self._part("heatmap", self._heatmap)
+        self._force_fresh = False
         due = cfg.gmm_every > 0 and (self._gmm is None or self.step_count - self._gmm["step"] >= cfg.gmm_every)
         if self._gmm_wanted or (due and self.step_count > 0):
             self._gmm_wanted = False
-            self._gmm = fit_gmm_ellipses(fake[:N_EVAL], self.step_count, self.seed)
+            self._gmm = fit_gmm_ellipses(self._generated(N_EVAL), self.step_count, self.seed)
         return {
-            "mode": cfg.mode, "fake": fake.astype(np.float32), "centers": self.centers,
-            "captured": counts > 0, "eps": self.eps, "modes": self.last["modes"],
-            "high_quality": self.last["high_quality"], **self._heatmap(),
+            "mode": cfg.mode, "centers": self.centers, "eps": self.eps, **pts, **heat,
+            "fresh": pts["points_step"] == heat["potential_step"] == self.step_count,
             "gmm": None if self._gmm is None else self._gmm["ellipses"],
             "gmm_step": None if self._gmm is None else self._gmm["step"],
         }
 
     @torch.no_grad()
     def _heatmap(self) -> dict[str, Any]:
-        """D over the plane, cached per (step, resolution); levels symmetric about 0 from robust extremes."""
+        """D over the plane. The colour levels are centred on the map's
+        median (G follows only D's gradient, so the offset carries no meaning) and span its robust
+        extremes, so wells and hills stand out against whatever D extrapolates into empty space."""
         res = self.config.heatmap_res
-        if self._heat_cache is not None and self._heat_cache[:2] == (self.step_count, res):
-            return self._heat_cache[2]
-        g = torch.linspace(-EXTENT, EXTENT, res, device=self.device)
-        xx, yy = torch.meshgrid(g, g, indexing="ij")           # image[i, j] = D(x_i, y_j)
+        g = (torch.arange(res, device=self.device) + 0.5) * (2 * EXTENT / res) - EXTENT   # pixel centres
+        yy, xx = torch.meshgrid(g, g, indexing="ij")           # rows are y, columns x: image[i, j] = D(x_j, y_i)
         z = self.D(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(res, res).cpu().numpy()
-        m = float(np.percentile(np.abs(z), 99.5)) or 1.0
-        out = {"potential": z.astype(np.float32), "potential_levels": (-m, m),
-               "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT)}
-        self._heat_cache = (self.step_count, res, out)
+        mid = float(np.median(z))
+        half = float(np.percentile(np.abs(z - mid), 99.5)) or 1.0
+        out = {"potential": z.astype(np.float32), "potential_levels": (mid - half, mid + half),
+               "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT), "potential_step": self.step_count}
         return out
 
     def _nonfinite_state(self) -> list[str]:
@@ -236,7 +264,7 @@ class CoulombMethod(Method):
         self.cursor = state["cursor"]
         self.last = dict(state["last"])
         self._eval_at = max(self._eval_at, 0)        # the restored metrics stand until the next evaluation
-        self._heat_cache = None
+        self._cache.clear()
 
 
 def fit_gmm_ellipses(x: np.ndarray, step: int, seed: int, k: int = 25, n_std: float = 2.0,

@@ -1,0 +1,107 @@
+"""Coulomb GAN tab's views: generated points over the 25 centres with GMM ellipses, and D's potential."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from otviz.gui.fastpoints import FastScatter
+from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_heatmap
+
+CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
+MISSED = (200, 30, 30, 255)          # a centre the generator misses
+RANGE = 27.0                         # the grid spans ±21; a little margin around it
+
+
+class CoulombView(MethodView):
+    def __init__(self, method_cls, parent=None):
+        super().__init__(method_cls, parent)
+        # (a) generated points over the true centres, with the fitted GMM
+        self.samples = make_plot("generated points and the 25 true centres", x="x", y="y")
+        self.gmm = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40, 200), width=1.3), connect="finite")
+        self.fake = FastScatter(color=FAKE, size=3.0)
+        # each centre as its 3σ circle: the "high quality" region of the mode-coverage metric
+        self.centers = pg.ScatterPlotItem(size=2 * 3 * np.sqrt(0.1), pxMode=False, symbol="o", brush=None)
+        for item in (self.fake, self.gmm, self.centers):
+            self.samples.addItem(item)
+        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 190))
+        self.info.setParentItem(self.samples.getPlotItem().vb)
+        self.samples.getPlotItem().vb.sigResized.connect(self._place_info)
+
+        # (b) D's output over the plane: low (red) where real points lack fakes, as in the seed
+        self.potential = make_plot("D's potential Φ (red: low, fakes are drawn there)", x="x", y="y")
+        self.heat = make_heatmap(self.potential, "CET-D1")
+        cmap = pg.colormap.get("CET-D1")
+        cmap.reverse()                    # low potential red, high blue
+        self.heat.setColorMap(cmap)
+        self.heat._otviz_bar.setColorMap(cmap)
+        self.fake_faint = FastScatter(color=(30, 30, 30, 110), size=2.0)
+        self.centers_faint = pg.ScatterPlotItem(size=9, symbol="x", pen=None, brush=pg.mkBrush(0, 0, 0, 200))
+        self.potential.addItem(self.fake_faint)
+        self.potential.addItem(self.centers_faint)
+        self.potential.setXLink(self.samples)
+        self.potential.setYLink(self.samples)
+
+        # view-local controls: GMM ellipses on demand
+        self.show_gmm = QtWidgets.QCheckBox("GMM ellipses (2σ)")
+        self.show_gmm.setChecked(True)
+        self.show_gmm.setToolTip("a 25-component GMM fitted to the generated points (scikit-learn), "
+                                 "refitted every 'GMM fit every' steps")
+        self.show_gmm.toggled.connect(self.gmm.setVisible)
+        self.fit_now = QtWidgets.QPushButton("Fit GMM now")
+        self.fit_now.clicked.connect(lambda: self.edit_requested.emit("fit_gmm", None))
+        self.show_points = QtWidgets.QCheckBox("points on the potential")
+        self.show_points.setChecked(True)
+        self.show_points.toggled.connect(self.fake_faint.setVisible)
+        self.gmm_label = QtWidgets.QLabel("")
+
+        bar = QtWidgets.QHBoxLayout()
+        for w in (self.show_gmm, self.fit_now, self.gmm_label):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.show_points)
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.samples, 0, 0)
+        grid.addWidget(self.potential, 0, 1)
+        grid.addLayout(bar, 1, 0, 1, 2)
+        for p in (self.samples, self.potential):
+            p.setRange(xRange=(-RANGE, RANGE), yRange=(-RANGE, RANGE), padding=0)
+            p.getPlotItem().vb.disableAutoRange()
+        self._mode = None
+        # parts of a frame may be throttled while training; if no newer frame follows (paused), ask
+        # the method to draw everything at the current step
+        self._refresh = QtCore.QTimer(self, singleShot=True, interval=300)
+        self._refresh.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
+
+    def plots(self) -> dict[str, QtWidgets.QWidget]:
+        return {"samples": self.samples, "potential": self.potential}
+
+    def _place_info(self) -> None:
+        self.info.setPos(6, self.samples.getPlotItem().vb.height() - 4)
+
+    def update_snapshot(self, s: dict) -> None:
+        self._refresh.stop() if s["fresh"] else self._refresh.start()
+        fake, c, caught = s["fake"], s["centers"], s["captured"]
+        self.fake.setData(fake)
+        self.fake_faint.setData(fake)
+        pens = [pg.mkPen(CAUGHT if k else MISSED, width=2.5) for k in caught]
+        self.centers.setData(pos=c, pen=pens, brush=None)
+        self.centers_faint.setData(pos=c, pen=pg.mkPen(0, 0, 0, 200, width=2))
+        set_heatmap(self.heat, s["potential"], s["potential_rect"], s["potential_levels"])
+        g = s.get("gmm")
+        if g is not None:
+            self.gmm.setData(g[:, 0], g[:, 1])
+            self.gmm_label.setText(f"fitted at step {s['gmm_step']}")
+        else:
+            self.gmm.setData([], [])
+            self.gmm_label.setText("not fitted yet")
+        modes = int(s["modes"])
+        text = f"step {s['step']}   modes {modes}/25 ({4 * modes}%)   high quality {100 * s['high_quality']:.1f}%"
+        if s["mode"] == "coulomb":
+            text += f"   ε = {s['eps']:.3g}"
+        self.info.setText(text)
+        if s["mode"] != self._mode:
+            self._mode = s["mode"]
+            self.potential.setTitle("D's potential Φ (red: low, fakes are drawn there)" if self._mode == "coulomb"
+                                    else "plain GAN: D's logit (blue: judged real, red: judged fake)")
