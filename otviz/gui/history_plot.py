@@ -24,6 +24,8 @@ class HistoryPlot(QtWidgets.QWidget):
         bar.addWidget(self.log_y)
         lay.addLayout(bar)
         self.plot = make_plot(equal=False, x="step")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         lay.addWidget(self.plot, 1)
         self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1.5))
         self.markers = self.plot.plot(pen=pg.mkPen(ACCENT, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),

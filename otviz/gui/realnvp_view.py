@@ -37,10 +37,15 @@ class DrawViewBox(pg.ViewBox):
         if not self.drawing or ev.button() != QtCore.Qt.MouseButton.LeftButton:
             return super().mouseDragEvent(ev, axis)
         ev.accept()
-        p = self.mapSceneToView(ev.scenePos())
+        a = self.mapSceneToView(ev.lastScenePos())
+        b = self.mapSceneToView(ev.scenePos())
         px, py = self.viewPixelSize()
-        # a few points around the cursor, 6 px spread: a stroke becomes a band of density
-        self.drawn.append(np.array([p.x(), p.y()]) + self._rng.normal(size=(4, 2)) * (6 * px, 6 * py))
+        # two points per 3 px travelled (mouse moves arrive rate-limited), sprayed 6 px around the
+        # path: a stroke becomes a band of density whatever the speed of the hand
+        n = max(1, int(np.hypot((b.x() - a.x()) / px, (b.y() - a.y()) / py) / 3))
+        t = np.repeat(np.linspace(0, 1, n, endpoint=False) + 1 / n, 2)[:, None]
+        path = np.array([a.x(), a.y()]) * (1 - t) + np.array([b.x(), b.y()]) * t
+        self.drawn.append(path + self._rng.normal(size=path.shape) * (6 * px, 6 * py))
         if ev.isFinish():
             self.stroke_finished.emit()
 
@@ -52,7 +57,7 @@ class RealNVPView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = DrawViewBox()
-        self.data_plot = pg.PlotWidget(viewBox=self.vb, title="data (blue) · samples f⁻¹(z) (orange)")
+        self.data_plot = pg.PlotWidget(viewBox=self.vb, title="data (blue) · samples (orange)")
         self.data_plot.setAspectLocked(True)
         self.data_plot.showGrid(x=True, y=True, alpha=0.15)
         self.data_plot.setMenuEnabled(False)
@@ -148,7 +153,7 @@ class RealNVPView(MethodView):
         self.t = 0.0                  # the morph position: 0 … n_flows, fractional while playing
         self._shown = None            # the pictures last drawn (skip redrawing the same ones)
         self._last_step = 0
-        self._layer_box = None
+        self._box = None              # the data's box last ranged on
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"data": self.data_plot, "latent": self.latent_plot, "density": self.density_plot,
@@ -180,10 +185,11 @@ class RealNVPView(MethodView):
         self.latent.setData(s["latent"])
         set_heatmap(self.density, s["logp"], s["logp_rect"], s["logp_levels"])
         nll = s["nll"]
-        self.data_plot.setTitle("data (blue) · samples f⁻¹(z) (orange)"
-                                + (f" · nll {nll:.3f}" if np.isfinite(nll) else "") + f" · step {s['flow_step']}")
-        self._draw_layers(fit=first or reset)
-        if first or reset:       # the data's box: far-flung early samples must not shrink the data
+        self.data_plot.setTitle("data (blue) · samples (orange)" + (f" · nll {nll:.3f}" if np.isfinite(nll) else ""))
+        new_data = s["logp_rect"] != self._box          # a reset, another dataset, a drawn target
+        self._box = s["logp_rect"]
+        self._draw_layers(fit=first or reset or new_data)
+        if first or reset or new_data:   # the data's box: far-flung early samples must not shrink the data
             x0, y0, w, h = s["logp_rect"]
             for plot in (self.data_plot, self.density_plot):
                 plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.02)

@@ -63,8 +63,9 @@ class SinkhornView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = PointDragViewBox()
-        self.clouds = pg.PlotWidget(viewBox=self.vb, title="Clouds and assignments (drag a point; "
-                                    "double-click adds a source point, Shift+double-click a target)")
+        self.clouds = pg.PlotWidget(viewBox=self.vb, title="clouds and assignments")
+        self.clouds.setToolTip("Drag a point to move it; double-click adds a source point, "
+                               "Shift+double-click a target point. Line opacity = P_ij / max P.")
         self.clouds.setAspectLocked(True)
         self.clouds.showGrid(x=True, y=True, alpha=0.15)
         self.clouds.setMenuEnabled(False)
@@ -94,12 +95,13 @@ class SinkhornView(MethodView):
         self.pimg = make_heatmap(self.pmat, "inferno")
         self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
         self.conv.setLogMode(y=True)
+        self.conv.getAxis("left").enableAutoSIPrefix(False)
         self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1.5))
 
         self.batch = pg.GraphicsLayoutWidget()
         self.batch_items = []
         for k in range(4):
-            p = self.batch.addPlot(row=0, col=k)
+            p = self.batch.addPlot(row=k // 2, col=k % 2)
             p.hideAxis("left")
             p.hideAxis("bottom")
             p.invertY(True)
@@ -125,6 +127,7 @@ class SinkhornView(MethodView):
         self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
         self._ranged = False
         self._last_step = 0
+        self._batch_key = None
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"clouds": self.clouds, "cost_matrix": self.cmat, "coupling": self.pmat,
@@ -162,6 +165,10 @@ class SinkhornView(MethodView):
             ok = err > 0
             self.conv_curve.setData(it[ok], err[ok])
         b = s["batch"]
+        key = (s["eps"], tuple(b["costs"]))
+        if key == self._batch_key:
+            return
+        self._batch_key = key
         for (p, img), plan, cost, shift in zip(self.batch_items, b["plans"], b["costs"], b["shifts"]):
             img.setImage(plan, levels=(0.0, float(plan.max()) or 1.0), autoLevels=False)
             p.setTitle(f"shift {shift:g}: {cost:.4f}", size="8pt")

@@ -6,6 +6,7 @@ the previous one and at most `max_fps` times a second, so frames never queue up.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import traceback
@@ -116,6 +117,10 @@ class TrainingWorker(QtCore.QThread):
 
     # ---------------------------------------------------------------- the loop (training thread)
     def run(self) -> None:
+        # The GUI thread re-enters Python for every painted item; with the default 5 ms GIL switch
+        # interval each re-entry can wait a full slice behind this thread (a few frames/s at best).
+        if sys.getswitchinterval() > 0.0005:
+            sys.setswitchinterval(0.0005)
         last_frame = 0.0
         steps_since_frame = 0
         while True:

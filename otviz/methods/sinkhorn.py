@@ -56,6 +56,7 @@ class SinkhornMethod(Method):
         self.y = torch.tensor(y, dtype=torch.float64, device=self.device)
         self._pots = None            # warm start of the displayed solve
         self._div_pots = None        # warm starts of the divergence's three solves
+        self._div_shapes = None
         self._solve()
 
     def _solve(self):
@@ -68,14 +69,16 @@ class SinkhornMethod(Method):
 
     def _on_live_change(self, keys: set[str]) -> None:
         if keys & {"eps", "p", "max_iter", "tol"}:
-            self._div_pots = None if keys & {"p"} else self._div_pots
-            self._solve()
+            self._solve()             # warm-started: the old potentials are a good start for a new eps
 
     # ------------------------------------------------------------------ training: gradient flow
     def _step(self) -> dict[str, float]:
         cfg = self.config
         x = self.x.clone().requires_grad_(True)
-        div = sinkhorn_divergence(x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol)
+        init = self._div_pots if self._div_pots is not None and self._div_shapes == (len(self.x), len(self.y)) else None
+        sd = sinkhorn_divergence(x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol, init=init)
+        self._div_pots, self._div_shapes = sd.init, (len(self.x), len(self.y))
+        div = sd.value
         (grad,) = torch.autograd.grad(div, x)
         with torch.no_grad():
             # each point carries mass 1/n: scale by n so lr is a per-point step independent of n
@@ -120,15 +123,21 @@ class SinkhornMethod(Method):
                 "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps}
         snap["lines"], snap["line_alpha"] = _assignment_lines(x, y, P)
         if cfg.show_exact and len(x) == len(y) and len(x) <= 2000:
-            perm, exact_cost, _ = exact_plan(self.x, self.y, p=cfg.p)
-            perm = np.asarray(perm)
-            snap["exact_lines"] = np.stack([x, y[perm]], 1).reshape(-1, 2)
-            snap["exact_cost"] = float(exact_cost)
+            ex = exact_plan(x, y, p=cfg.p)
+            snap["exact_lines"] = np.stack([x, y[ex.perm]], 1).reshape(-1, 2)
+            snap["exact_cost"] = ex.cost
         snap["batch"] = self._batch_example()
         return snap
 
     def _batch_example(self) -> dict:
-        """The seed's batch: 4 pairs of rows shifted by 1..4, solved together at the current eps."""
+        """The seed's batch: 4 pairs of rows shifted by 1..4, solved together at the current eps (cached)."""
+        cfg = self.config
+        key = (cfg.eps, cfg.p, cfg.max_iter, cfg.tol)
+        if getattr(self, "_batch_cache", (None,))[0] != key:
+            self._batch_cache = (key, self._solve_batch())
+        return self._batch_cache[1]
+
+    def _solve_batch(self) -> dict:
         a, _ = datasets.seed_rows(5)
         xb = torch.tensor(np.stack([a] * len(BATCH_SHIFTS)), dtype=torch.float64)
         yb = torch.tensor(np.stack([datasets.seed_rows(5, s)[1] for s in BATCH_SHIFTS]), dtype=torch.float64)
@@ -137,13 +146,21 @@ class SinkhornMethod(Method):
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict:
-        return {"x": self.x, "y": self.y}
+        # the warm-start potentials are state too: a continued run must iterate from the same start
+        return {"x": self.x, "y": self.y, "pots": self._pots, "div_pots": self._div_pots,
+                "div_shapes": self._div_shapes}
 
     def _load_state(self, state: dict) -> None:
-        self.x = state["x"].to(self.device)
-        self.y = state["y"].to(self.device)
-        self._pots = None
+        dev = self.device
+        move = lambda t: None if t is None else (t.to(dev) if isinstance(t, torch.Tensor) else tuple(move(u) for u in t))
+        self.x = state["x"].to(dev)
+        self.y = state["y"].to(dev)
+        self._div_pots = move(state["div_pots"])
+        self._div_shapes = tuple(state["div_shapes"]) if state["div_shapes"] is not None else None
+        self._pots = move(state["pots"])
+        pots = self._pots
         self._solve()
+        self._pots = pots         # keep the saved warm start so the next step matches an uninterrupted run
 
 
 def _assignment_lines(x: np.ndarray, y: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
