@@ -51,13 +51,14 @@ def dirichlet_init(x: np.ndarray, k: int, rng: np.random.Generator, covariance: 
 
 def log_likelihood(x: np.ndarray, gmm: GMM) -> np.ndarray:
     """log p(x_i) under the mixture, (n,)."""
-    covs = gmm.full_covs
     d = x.shape[1]
-    chol = np.linalg.cholesky(covs)                                   # (K, D, D)
     diff = x[None, :, :] - gmm.means[:, None, :]                      # (K, n, D)
-    sol = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]
-    maha = (sol * sol).sum(-1)                                        # (K, n)
-    logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(-1)
+    if gmm.covs.ndim == 2:                                            # diagonal: no matrix algebra
+        maha = (diff * diff / gmm.covs[:, None, :]).sum(-1)
+        logdet = np.log(gmm.covs).sum(-1)
+    else:
+        maha = ((diff @ np.linalg.inv(gmm.covs)) * diff).sum(-1)     # (K, n)
+        logdet = np.linalg.slogdet(gmm.covs)[1]
     logp = -0.5 * (maha + logdet[:, None] + d * math.log(2 * math.pi))
     with np.errstate(divide="ignore"):
         logw = np.log(gmm.weights)[:, None]

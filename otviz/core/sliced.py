@@ -2,8 +2,9 @@
 
 A direction θ turns the points into 1-D samples ⟨x, θ⟩ and the GMM into a 1-D GMM (means ⟨μ_k, θ⟩,
 variances θᵀΣ_kθ). The 1-D W_p^p between n sorted samples and the 1-D GMM is exact: the GMM is cut at
-its quantiles i/n and sample i is moved onto cell i. The quantiles come from a bisection on the mixture
-CDF (vectorised over all levels and directions) differentiated with the implicit-function rule.
+its quantiles i/n and sample i is moved onto cell i. The quantiles come from a bracketed bisection on the
+mixture CDF sped up by Newton steps (vectorised over all levels and directions), differentiated with the
+implicit-function rule.
 
 Conventions: every function returns W_p^p (no root); `sliced_wasserstein_gmm` returns the mean of
 W_p^p over the directions, (SW_p^p), as in ott-jax; POT's `sliced_wasserstein_distance` returns its
@@ -19,8 +20,8 @@ import torch
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
-QUANTILE_TOL = 1e-12      # bisection stops when every bracket is narrower than this (float64)
-QUANTILE_MAX_ITERS = 60
+QUANTILE_TOL = 1e-12      # the root finder stops when every step is smaller than this (float64)
+QUANTILE_MAX_ITERS = 80     # bisection from a bracket of width 1e6 reaches 1e-12 in 60
 QUAD_NODES = 8            # Gauss–Legendre nodes per half cell for p other than 1 and 2
 TAIL_POWER = 3            # node clustering u = t^k in the two unbounded end cells
 
@@ -121,8 +122,13 @@ def gmm_pdf(x, weights, means, variances) -> torch.Tensor:
     return (_npdf(_z(x, means, variances)) / sd * weights[..., None, :]).sum(-1)
 
 
-def _bisect(levels, weights, means, variances, tol, max_iters):
-    """Quantiles by bisection on the strictly increasing mixture CDF (no autograd)."""
+def _solve_quantiles(levels, weights, means, variances, tol, max_iters):
+    """Quantiles by safeguarded Newton on the strictly increasing mixture CDF (no autograd).
+
+    Every element keeps a bracket [lo, hi] with F(lo) ≤ u ≤ F(hi); a Newton step that leaves it (flat
+    CDF between far-apart components) is replaced by bisection, so it converges like bisection at
+    worst and quadratically near the root (about 5 iterations instead of 40 for 1e-12).
+    """
     sd = torch.sqrt(variances)
     # Each component's own quantile brackets the mixture's: F ≤ u at the smallest, ≥ u at the largest.
     zq = torch.special.ndtri(levels)[..., :, None]
@@ -130,24 +136,34 @@ def _bisect(levels, weights, means, variances, tol, max_iters):
     margin = 0.01 * sd.amax(-1, keepdim=True) + 1e-9           # room for weights not summing exactly to 1
     lo = comp.amin(-1) - margin
     hi = comp.amax(-1) + margin
-    # Lower half of the levels: F(x) ≥ u ⇔ Σ w_k erfc(−t_k) ≥ 2u; upper half: Σw − F(x) ≤ Σw − u
-    # ⇔ Σ w_k erfc(t_k) ≤ 2(Σw − u), t_k = (x − m_k)/(s_k√2). erfc of the small side keeps the tails exact.
-    lower = (levels < 0.5)[..., None]
-    sign = torch.where(lower, -1.0, 1.0).to(levels.dtype)                  # (..., n, 1)
+    x = (comp * weights[..., None, :]).sum(-1) / weights.sum(-1, keepdim=True)
+    x = torch.minimum(torch.maximum(x, lo), hi)
+    # Lower half of the levels: F(x) − u = ½Σ w_k erfc(−t_k) − u; upper half: F(x) − u = (Σw − u) −
+    # ½Σ w_k erfc(t_k), t_k = (x − m_k)/(s_k√2): erfc of the small side keeps the tails exact.
+    lower = levels < 0.5
+    sign = torch.where(lower, -1.0, 1.0).to(levels.dtype)[..., None]      # (..., n, 1)
     scale = sign / (sd * _SQRT2)[..., None, :]
     shift = sign * (-means / (sd * _SQRT2))[..., None, :]
     wsum = weights.sum(-1, keepdim=True)
-    target = torch.where(lower[..., 0], 2.0 * levels, 2.0 * (wsum - levels))
-    w = weights[..., :, None]
-    width = float((hi - lo).max()) if lo.numel() else 0.0
-    iters = min(max_iters, max(1, math.ceil(math.log2(max(width, tol) / tol))))
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        val = (torch.erfc(torch.addcmul(shift, mid[..., None], scale)) @ w)[..., 0]
-        above = (val >= target) == lower[..., 0]
-        hi = torch.where(above, mid, hi)
-        lo = torch.where(above, lo, mid)
-    return 0.5 * (lo + hi)
+    target = torch.where(lower, levels, wsum - levels)
+    half_w = (0.5 * weights)[..., :, None]
+    pdf_w = (weights / (sd * math.sqrt(2.0 * math.pi)))[..., :, None]     # f(x) = Σ pdf_w exp(−t²)
+    rsign = -sign[..., 0]
+    for _ in range(max_iters):
+        t = torch.addcmul(shift, x[..., None], scale)
+        resid = rsign * ((torch.erfc(t) @ half_w)[..., 0] - target)       # F(x) − u
+        f = (torch.exp(-t * t) @ pdf_w)[..., 0]
+        above = resid >= 0
+        hi = torch.where(above, x, hi)
+        lo = torch.where(above, lo, x)
+        new = x - resid / f
+        bad = ~((new >= lo) & (new <= hi))                                 # also catches f = 0 (inf/nan)
+        new = torch.where(bad, 0.5 * (lo + hi), new)
+        done = bool(((new - x).abs() <= tol * (1.0 + x.abs())).all())
+        x = new
+        if done:
+            break
+    return x
 
 
 def _sum_to(g: torch.Tensor, shape) -> torch.Tensor:
@@ -161,11 +177,11 @@ def _sum_to(g: torch.Tensor, shape) -> torch.Tensor:
 
 
 class _GMMQuantile(torch.autograd.Function):
-    """q = F⁻¹(u): forward by bisection, backward by the implicit-function rule dq = −∂F / f(q)."""
+    """q = F⁻¹(u): forward by a bracketed root search, backward by the implicit-function rule dq = −∂F / f(q)."""
 
     @staticmethod
     def forward(ctx, levels, weights, means, variances):
-        q = _bisect(levels, weights, means, variances, QUANTILE_TOL, QUANTILE_MAX_ITERS)
+        q = _solve_quantiles(levels, weights, means, variances, QUANTILE_TOL, QUANTILE_MAX_ITERS)
         ctx.save_for_backward(q, levels, weights, means, variances)
         return q
 
