@@ -171,7 +171,8 @@ class SWGMMMethod(Method):
                 "ellipses": G.ellipse_polyline(g.means, covs),
                 "ellipses_weighted": G.ellipse_polyline(g.means, covs, _weight_scales(g.weights)),
                 "directions": self._last_dirs, "n_fixed": len(self._fixed), "max_sliced": cfg.max_sliced,
-                "sw": self._last_sw, "nll": G.mean_nll(self.x_np, g), "p": cfg.p, "axis": cfg.axis}
+                "sw": self._last_sw, "nll": G.mean_nll(self.x_np, g), "p": cfg.p, "axis": cfg.axis,
+                "fixed_text": cfg.fixed_directions, "dataset": cfg.dataset}
         snap.update(self._axis_views(g))
         if cfg.show_em:
             snap["em"] = {"weights": self.em.weights, "means": self.em.means, "covs": self.em.full_covs,

@@ -1,0 +1,176 @@
+"""SW-GMM tab's views (the seed's figure, live): the fit with ellipses and directions, per-point cost, CDF alignment."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from otviz.core.sliced import FIXED_PRESETS
+from otviz.gui.fastpoints import FastScatter
+from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
+
+MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
+LINE_REACH = 50.0               # direction lines run through the origin to ±this (beyond any z-scored data)
+FIT = (30, 60, 200)
+EM = (120, 120, 120)
+
+# One click per lesson of the seed (random directions, fixed directions).
+LESSONS = (("random 5", 5, "none", "5 random directions per step, as in the seed"),
+           ("x only", 0, "x", "Lesson 1: only the x direction — the y structure is never learned"),
+           ("x + y", 0, "x,y", "Lesson 2: exactly the two axes — the marginals fit but the joint can fail"),
+           ("x + y + diagonals", 0, "x,y,both diagonals", "Lesson 3: adding diagonal directions fixes it"))
+
+
+class SWGMMView(MethodView):
+    def __init__(self, method_cls, parent=None):
+        super().__init__(method_cls, parent)
+        # (a) the data, the fit and this step's directions
+        self.fit = make_plot("fit: 1-σ ellipses, √(π_k/mean π)-scaled ellipses, means, directions")
+        self.fit.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.dir_random = pg.PlotDataItem(pen=pg.mkPen((40, 80, 220, 70), width=1), connect="pairs",
+                                          name="random directions")
+        self.dir_fixed = pg.PlotDataItem(pen=pg.mkPen((200, 40, 40, 150), width=1.5,
+                                                      style=QtCore.Qt.PenStyle.DashLine),
+                                         connect="pairs", name="fixed directions")
+        self.points = FastScatter(color=REAL, size=5)
+        self.em_ell = pg.PlotDataItem(pen=pg.mkPen((*EM, 170), width=1.2, style=QtCore.Qt.PenStyle.DotLine),
+                                      connect="finite", name="EM fit (scikit-learn)")
+        self.em_means = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen((*EM, 200), width=1.5), brush=None)
+        self.ell_w = pg.PlotDataItem(pen=pg.mkPen((*FIT, 70), width=1), connect="finite")
+        self.ell = pg.PlotDataItem(pen=pg.mkPen((*FIT, 230), width=1.8), connect="finite", name="SW fit")
+        self.means = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(ACCENT), pen=pg.mkPen("w"), name="means")
+        for it in (self.dir_random, self.dir_fixed, self.em_ell, self.em_means, self.ell_w, self.ell, self.means):
+            self.fit.addItem(it)
+        self.fit.addItem(self.points)
+        self.points.setZValue(-1)
+        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1))
+        self.info.setParentItem(self.fit.getPlotItem().vb)
+        self.fit.getPlotItem().vb.sigResized.connect(self._place_info)
+
+        # (b) each point's share of W_p^p along the axis
+        self.cost = make_plot("per-point transport cost along x", equal=False, x="projected value", y="cost")
+        self.cost_pts = FastScatter(color=REAL, size=5)
+        self.cost.addItem(self.cost_pts)
+        # (c) CDF alignment: empirical CDF of the projected data against the GMM's CDF
+        self.cdf = make_plot("CDF alignment along x", equal=False, x="projected value", y="level")
+        self.cdf.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.match = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs",
+                                     name="transport x₍ᵢ₎ → F⁻¹")
+        self.ecdf = pg.PlotDataItem(pen=pg.mkPen(REAL[:3], width=2), name="data (empirical)")
+        self.gcdf = pg.PlotDataItem(pen=pg.mkPen(FAKE[:3], width=2), name="GMM")
+        for it in (self.match, self.ecdf, self.gcdf):
+            self.cdf.addItem(it)
+        self.cdf.setYRange(0, 1, padding=0.02)
+        self.cdf.setXLink(self.cost)
+
+        # controls for the seed's lessons (they change config fields, like the control panel)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(QtWidgets.QLabel("directions:"))
+        self.lesson_buttons = []
+        for text, n, fixed, tip in LESSONS:
+            b = QtWidgets.QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, n=n, f=fixed: self.param_requested.emit(
+                {"directions": n, "fixed_directions": f}))
+            bar.addWidget(b)
+            self.lesson_buttons.append(b)
+        bar.addSpacing(12)
+        bar.addWidget(QtWidgets.QLabel("fixed:"))
+        self.fixed_box = QtWidgets.QComboBox()
+        self.fixed_box.setEditable(True)
+        self.fixed_box.addItems(list(FIXED_PRESETS))
+        self.fixed_box.setToolTip("Fixed directions: a preset, or angles in degrees such as 0,90,45 (Enter applies)")
+        self.fixed_box.setMinimumContentsLength(14)
+        self.fixed_box.activated.connect(lambda _i: self._fixed_entered())
+        self.fixed_box.lineEdit().returnPressed.connect(self._fixed_entered)
+        bar.addWidget(self.fixed_box)
+        bar.addSpacing(12)
+        bar.addWidget(QtWidgets.QLabel("axis of (b), (c):"))
+        self.axis_box = QtWidgets.QComboBox()
+        self.axis_box.addItems(["x", "y", "diagonal", "anti-diagonal"])
+        self.axis_box.currentTextChanged.connect(lambda t: self.param_requested.emit({"axis": t}))
+        bar.addWidget(self.axis_box)
+        bar.addStretch(1)
+
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addLayout(bar, 0, 0, 1, 2)
+        grid.addWidget(self.fit, 1, 0, 2, 1)
+        grid.addWidget(self.cost, 1, 1)
+        grid.addWidget(self.cdf, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        self._data_key = None
+
+    def plots(self) -> dict[str, QtWidgets.QWidget]:
+        return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf}
+
+    def _place_info(self) -> None:
+        self.info.setPos(6, self.fit.getPlotItem().vb.height() - 4)
+
+    def _fixed_entered(self) -> None:
+        self.param_requested.emit({"fixed_directions": self.fixed_box.currentText().strip() or "none"})
+
+    @staticmethod
+    def _lines(dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seg = np.stack([-LINE_REACH * dirs, LINE_REACH * dirs], 1).reshape(-1, 2)
+        return seg[:, 0], seg[:, 1]
+
+    def update_snapshot(self, s: dict) -> None:
+        pts = s["points"]
+        self.points.setData(pts)
+        dirs, nf = s["directions"], s["n_fixed"]
+        rnd, fixed = dirs[: len(dirs) - nf], dirs[len(dirs) - nf:]
+        self.dir_random.setData(*self._lines(rnd)) if len(rnd) else self.dir_random.setData([], [])
+        self.dir_fixed.setData(*self._lines(fixed)) if len(fixed) else self.dir_fixed.setData([], [])
+        self.ell.setData(s["ellipses"][:, 0], s["ellipses"][:, 1])
+        self.ell_w.setData(s["ellipses_weighted"][:, 0], s["ellipses_weighted"][:, 1])
+        self.means.setData(pos=s["means"])
+        em = s.get("em")
+        if em is not None:
+            self.em_ell.setData(em["ellipses"][:, 0], em["ellipses"][:, 1])
+            self.em_means.setData(pos=em["means"])
+        else:
+            self.em_ell.setData([], [])
+            self.em_means.setData([])
+        p = s["p"]
+        sw = f"{s['sw']:.4g}" if np.isfinite(s['sw']) else "—"
+        text = f"step {s['step']}   SW_{p:g} = {sw}   nll = {s['nll']:.4f}"
+        if em is not None:
+            text += f"   (EM nll = {em['nll']:.4f})"
+        if s.get("max_sliced"):
+            text += "   max-sliced"
+        self.info.setText(text)
+
+        axis = s["axis"]
+        self.cost.setTitle(f"per-point transport cost along {axis}: W_{p:g}^{p:g} = {s['axis_wpp']:.4g}")
+        self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
+        self.cdf.setTitle(f"CDF alignment along {axis}")
+        xs, lv, q = s["cdf_x"], s["cdf_levels"], s["gmm_quantiles"]
+        n = len(xs)
+        self.ecdf.setData(np.repeat(xs, 2), np.stack([lv - 0.5 / n, lv + 0.5 / n], 1).ravel())
+        self.gcdf.setData(s["cdf_grid"], s["gmm_cdf"])
+        idx = np.unique(np.linspace(0, n - 1, min(n, MAX_MATCH_LINES)).round().astype(int))
+        seg = np.stack([np.stack([xs[idx], lv[idx]], 1), np.stack([q[idx], lv[idx]], 1)], 1).reshape(-1, 2)
+        self.match.setData(seg[:, 0], seg[:, 1])
+
+        self._sync_controls(s)
+        key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
+        if key != self._data_key:                # new data or a reset: frame the data, not the direction lines
+            self._data_key = key
+            faithful = s.get("dataset") == "old_faithful"
+            self.fit.setLabel("bottom", "eruption duration (z-score)" if faithful else "x (z-score)")
+            self.fit.setLabel("left", "waiting time (z-score)" if faithful else "y (z-score)")
+            lo, hi = pts.min(0), pts.max(0)
+            pad = 0.15 * (hi - lo).max()
+            self.fit.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
+            self.cost.enableAutoRange()
+
+    def _sync_controls(self, s: dict) -> None:
+        for box, value in ((self.axis_box, s["axis"]), (self.fixed_box, s.get("fixed_text"))):
+            if value is None or box.currentText() == value or (box is self.fixed_box and box.hasFocus()):
+                continue
+            box.blockSignals(True)
+            box.setCurrentText(value)
+            box.blockSignals(False)
