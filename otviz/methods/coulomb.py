@@ -80,7 +80,7 @@ class CoulombMethod(Method):
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas, **fused)
         self.epoch, self.cursor = 0, 0
-        self._perm = self._epoch_perm()
+        self._shuffled = self._epoch_data()
         # fixed noise for the metrics and the view, from its own generator so showing more points
         # never changes the training draws
         self._z_show = self._show_noise(cfg.n_show)
@@ -91,10 +91,11 @@ class CoulombMethod(Method):
         self._gmm: dict[str, Any] | None = None
         self._gmm_wanted = False
 
-    def _epoch_perm(self) -> torch.Tensor:
-        """The shuffled order of the data for the current epoch (re-derived, so it needs no saving)."""
+    def _epoch_data(self) -> torch.Tensor:
+        """The data shuffled for the current epoch (re-derived from seed and epoch, so it needs no
+        saving); batches are then contiguous slices, cheaper than a gather every step."""
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(len(self.data), generator=g).to(self.device)
+        return self.data[torch.randperm(len(self.data), generator=g).to(self.device)]
 
     def _show_noise(self, n: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed + 7919)
@@ -104,10 +105,10 @@ class CoulombMethod(Method):
         """Sequential mini-batches of a per-epoch shuffle, as the seed does (no duplicates in a batch)."""
         if self.cursor + b > len(self.data):
             self.epoch, self.cursor = self.epoch + 1, 0
-            self._perm = self._epoch_perm()
-        idx = self._perm[self.cursor:self.cursor + b]
+            self._shuffled = self._epoch_data()
+        batch = self._shuffled[self.cursor:self.cursor + b]
         self.cursor += b
-        return self.data[idx]
+        return batch
 
     def _check_config(self, cfg: CoulombConfig) -> None:
         if cfg.batch_size > 25 * cfg.samples_per_mode:
@@ -260,7 +261,7 @@ class CoulombMethod(Method):
         self.opt_d.load_state_dict(state["opt_d"])
         if state["epoch"] != self.epoch:
             self.epoch = state["epoch"]
-            self._perm = self._epoch_perm()
+            self._shuffled = self._epoch_data()
         self.cursor = state["cursor"]
         self.last = dict(state["last"])
         self._eval_at = max(self._eval_at, 0)        # the restored metrics stand until the next evaluation
