@@ -46,6 +46,9 @@ class ParamRow(QtWidgets.QWidget):
                 browse.clicked.connect(self._browse)
                 lay.addWidget(browse)
         lay.insertWidget(0, self.editor, 2)
+        self.editor.setMinimumWidth(50)
+        if self.slider is not None:
+            self.slider.setMinimumWidth(40)
         self.editor.setToolTip(spec.help)
         self.set_value(value)
 
@@ -144,6 +147,8 @@ class ControlPanel(QtWidgets.QWidget):
             if s.help:
                 h = QtWidgets.QLabel(s.help)
                 h.setWordWrap(True)
+                h.setMinimumWidth(10)
+                h.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
                 h.setStyleSheet("color: #666; font-size: 9pt;")
                 v.addWidget(h)
             form.addRow(label, box)

@@ -41,6 +41,9 @@ class RunControls(QtWidgets.QWidget):
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed used by Reset")
         self.device = QtWidgets.QComboBox()
+        # the unavailable devices carry their reason in the text: do not let it widen the panel
+        self.device.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(10)
         for name, ok, why in device_status():
             self.device.addItem(name)
             item = self.device.model().item(self.device.count() - 1)
@@ -73,7 +76,6 @@ class MethodTab(QtWidgets.QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fde7e9; color: #8a0012; padding: 4px;")
         self.banner.hide()
-        self.status = QtWidgets.QLabel()
         self.rec_label = QtWidgets.QLabel()
         self.rec_label.setStyleSheet("color: white; background: #c62828; padding: 2px 6px; font-weight: bold;")
         self.rec_label.hide()
@@ -121,18 +123,19 @@ class MethodTab(QtWidgets.QWidget):
         scroll.setWidget(right)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(scroll)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 0)
+        split.setSizes([1000, 400])
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split, 1)
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.rec_label)
-        bottom.addWidget(self.status, 1)
+        bottom.addStretch(1)
         lay.addLayout(bottom)
 
     # ---------------------------------------------------------------- actions
@@ -191,7 +194,6 @@ class MethodTab(QtWidgets.QWidget):
             self._frame_times.append(now)
             if f["step"] == 0 and not self.panel.staged:
                 self.panel.set_config(self.session.method.config)
-            self.status.setText(self.status_text())
         finally:
             self.worker.frame_done()
 

@@ -39,6 +39,8 @@ class PointDragViewBox(pg.ViewBox):
             return super().mouseDragEvent(ev, axis)
         if ev.isStart():
             self._drag = self._nearest(ev.buttonDownScenePos())
+            if self._drag is not None:
+                self.disableAutoRange()          # the view must not jump under the user's hand
         if self._drag is None:
             return super().mouseDragEvent(ev, axis)
         ev.accept()
@@ -96,7 +98,8 @@ class SinkhornView(MethodView):
         self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
         self.conv.setLogMode(y=True)
         self.conv.getAxis("left").enableAutoSIPrefix(False)
-        self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1.5))
+        self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1.5), symbol="o", symbolSize=4,
+                                         symbolBrush=(30, 80, 200), symbolPen=None)
 
         self.batch = pg.GraphicsLayoutWidget()
         self.batch_items = []
@@ -119,13 +122,12 @@ class SinkhornView(MethodView):
         grid.addWidget(self.pmat, 0, 2)
         grid.addWidget(self.conv, 1, 1)
         grid.addWidget(self.batch, 1, 2)
-        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(0, 4)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(2, 2)
 
         self.vb.dragged.connect(self._on_drag)
         self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
-        self._ranged = False
         self._last_step = 0
         self._batch_key = None
 
@@ -154,16 +156,18 @@ class SinkhornView(MethodView):
         text = f"ε = {s['eps']:.3g}   ⟨P,C⟩ = {s['cost']:.6g}"
         if "exact_cost" in s:
             text += f"   exact OT = {s['exact_cost']:.6g}"
-        text += f"   {s['n_iter']} iterations, marginal error {s['marginal_error']:.1e}"
+        text += f"\n{s['n_iter']} iterations, marginal error {s['marginal_error']:.1e}"
         self.info.setText(text)
         C, P = s["cost_matrix"], s["plan"]
-        set_heatmap(self.cimg, C, (0, 0, C.shape[1], C.shape[0]))
-        set_heatmap(self.pimg, P, (0, 0, P.shape[1], P.shape[0]), (0.0, float(P.max()) or 1.0))
+        # cell (i, j) centred on integer indices, so the axes read as point numbers
+        set_heatmap(self.cimg, C, (-0.5, -0.5, C.shape[1], C.shape[0]))
+        set_heatmap(self.pimg, P, (-0.5, -0.5, P.shape[1], P.shape[0]), (0.0, float(P.max()) or 1.0))
         err = s["errors"]
         if len(err):
             it = np.linspace(0, s["n_iter"], len(err)) if len(err) > 1 else np.array([float(s["n_iter"])])
             ok = err > 0
             self.conv_curve.setData(it[ok], err[ok])
+            self.conv.setTitle(f"convergence ({s['n_iter']} it." + (", warm)" if s.get("warm") else ")"))
         b = s["batch"]
         key = (s["eps"], tuple(b["costs"]))
         if key == self._batch_key:
@@ -172,7 +176,6 @@ class SinkhornView(MethodView):
         for (p, img), plan, cost, shift in zip(self.batch_items, b["plans"], b["costs"], b["shifts"]):
             img.setImage(plan, levels=(0.0, float(plan.max()) or 1.0), autoLevels=False)
             p.setTitle(f"shift {shift:g}: {cost:.4f}", size="8pt")
-        if not self._ranged or (s["step"] == 0 and self._last_step > 0):    # first frame, or after a reset
-            self._ranged = True
-            self.clouds.autoRange()
+        if s["step"] == 0 and self._last_step > 0:     # after a reset, follow the data again
+            self.clouds.enableAutoRange()
         self._last_step = s["step"]

@@ -64,6 +64,7 @@ class SinkhornMethod(Method):
         init = self._pots if self._pots is not None and self._pots[0].shape[-1] == len(self.x) \
             and self._pots[1].shape[-1] == len(self.y) else None
         self.result = sinkhorn(self.x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol, init=init)
+        self._warm = init is not None
         self._pots = (self.result.f, self.result.g)
         return self.result
 
@@ -120,7 +121,8 @@ class SinkhornMethod(Method):
         P = r.plan.cpu().numpy()
         snap = {"x": x, "y": y, "plan": P, "cost_matrix": r.cost_matrix.cpu().numpy(),
                 "errors": np.asarray(r.errors, dtype=np.float64), "n_iter": int(r.n_iter),
-                "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps}
+                "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps,
+                "warm": self._warm}
         snap["lines"], snap["line_alpha"] = _assignment_lines(x, y, P)
         if cfg.show_exact and len(x) == len(y) and len(x) <= 2000:
             ex = exact_plan(x, y, p=cfg.p)
