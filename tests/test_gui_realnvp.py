@@ -97,15 +97,36 @@ def test_view_asks_for_a_budget_and_refreshes_stale_pictures(qtbot, view, traine
     assert sig.args == ["refresh", None]
 
 
+def _drag(widget, points):
+    """A left-button drag through `points` (widget pixels), as the mouse sends it."""
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    T, B = QtCore.QEvent.Type, QtCore.Qt.MouseButton
+    steps = [(T.MouseButtonPress, points[0], B.LeftButton, B.LeftButton)]
+    steps += [(T.MouseMove, p, B.NoButton, B.LeftButton) for p in points[1:]]
+    steps += [(T.MouseButtonRelease, points[-1], B.LeftButton, B.NoButton)]
+    for kind, p, button, buttons in steps:
+        pos = QtCore.QPointF(*p)
+        ev = QtGui.QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons,
+                               QtCore.Qt.KeyboardModifier.NoModifier)
+        QtWidgets.QApplication.sendEvent(widget, ev)
+
+
 def test_drawn_strokes_become_the_target(qtbot, view):
+    vp = view.data_plot.viewport()
+    stroke = [(100 + 6 * i, 150 + 2 * i) for i in range(40)]
+    with qtbot.assertNotEmitted(view.edit_requested, wait=100):
+        _drag(vp, stroke)                                  # not drawing: a drag pans the view
     view.draw_button.click()
     assert view.vb.drawing
-    view.vb.drawn = [np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])] * 5
-    with qtbot.waitSignal(view.edit_requested, timeout=1_000) as sig:
-        view._stroke()
+    with qtbot.waitSignal(view.edit_requested, timeout=2_000) as sig:
+        _drag(vp, stroke)
     action, pts = sig.args
-    assert action == "points" and pts.shape == (15, 2)
-    assert view.drawn.isVisible() and len(view.drawn.data()) == 15
+    assert action == "points" and len(pts) >= 100         # ~2 points per 3 px along a 250 px stroke
+    a = view.vb.mapSceneToView(view.data_plot.mapToScene(*stroke[0]))
+    b = view.vb.mapSceneToView(view.data_plot.mapToScene(*stroke[-1]))
+    assert min(a.x(), b.x()) - 0.2 < pts[:, 0].mean() < max(a.x(), b.x()) + 0.2
+    assert view.drawn.isVisible() and len(view.drawn.data()) == len(pts)
     view.draw_button.click()
     assert not view.vb.drawing and not view.drawn.isVisible()
 
