@@ -283,3 +283,18 @@ def test_gp_covers_all_eight_ring_modes():
         if m.step()["modes"] == 8:
             break
     assert m.coverage[0] == 8
+
+
+def test_snapshot_parts_are_throttled_to_a_share_of_the_time():
+    m = WGANMethod(WGANConfig(width=16, batch_size=32, n_points=1000, heatmap_res=24), seed=0)
+    m.step()
+    first = m.snapshot()
+    assert first["field_step"] == first["points_step"] == 1
+    m._cache["field"]["cost"] = 1e6                 # pretend the heatmap is very expensive …
+    m.step()
+    snap = m.snapshot()
+    assert snap["field_step"] == 1 and snap["points_step"] == 2          # … it is reused, the points are fresh
+    assert snap["step"] == 2
+    m.update({"heatmap_res": 20})                   # a new resolution is computed at once
+    snap = m.snapshot()
+    assert snap["field"].shape == (20, 20) and snap["field_step"] == 2
