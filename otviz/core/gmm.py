@@ -5,7 +5,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
 VAR_FLOOR = 1e-6       # keeps a component that owns almost no point from collapsing to zero variance
@@ -61,8 +60,9 @@ def log_likelihood(x: np.ndarray, gmm: GMM) -> np.ndarray:
         logdet = np.linalg.slogdet(gmm.covs)[1]
     logp = -0.5 * (maha + logdet[:, None] + d * math.log(2 * math.pi))
     with np.errstate(divide="ignore"):
-        logw = np.log(gmm.weights)[:, None]
-    return logsumexp(logp + logw, axis=0)
+        a = logp + np.log(gmm.weights)[:, None]
+    top = a.max(0)                                                   # log-sum-exp over components
+    return top + np.log(np.exp(a - top).sum(0))
 
 
 def mean_nll(x: np.ndarray, gmm: GMM) -> float:

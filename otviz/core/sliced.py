@@ -336,13 +336,13 @@ def max_sliced_direction(x, weights, means, covs, p: float = 2.0, start_angles=(
     The best of `start_angles` is refined by `steps` Adam ascent steps on the angle; the GMM is held fixed.
     """
     x, weights, means, covs = (t.detach() for t in (x, weights, means, covs))
-    a0 = torch.as_tensor(np.asarray(start_angles, dtype=np.float64), dtype=x.dtype)
+    a0 = torch.as_tensor(np.asarray(start_angles, dtype=np.float64), dtype=x.dtype, device=x.device)
     with torch.no_grad():
         w0 = sliced_wasserstein_gmm(x, weights, means, covs, torch.stack([a0.cos(), a0.sin()], -1), p,
                                     per_direction=True)
     best = int(torch.argmax(w0))
     best_a, best_w = float(a0[best]), float(w0[best])
-    angle = torch.tensor(best_a, dtype=x.dtype, requires_grad=True)
+    angle = torch.tensor(best_a, dtype=x.dtype, device=x.device, requires_grad=True)
     opt = torch.optim.Adam([angle], lr=lr)
     for _ in range(steps):
         d = torch.stack([angle.cos(), angle.sin()])[None]

@@ -79,6 +79,8 @@ class SWGMMMethod(Method):
 
     def _build(self) -> None:
         cfg = self.config
+        if self.device.type == "mps":
+            raise ValueError("SW-GMM needs float64 (quantiles to 1e-12), which MPS does not have; use the CPU")
         self.x_np = self._load_points()
         self.x = torch.tensor(self.x_np, dtype=torch.float64, device=self.device)
         init = G.dirichlet_init(self.x_np, cfg.n_components, self.rng, cfg.covariance)
@@ -150,6 +152,7 @@ class SWGMMMethod(Method):
         return torch.cat([rand, fixed]).to(self.device)
 
     def _step(self) -> dict[str, float]:
+        """One optimiser step on SW_p^p; `sw` is (SW_p^p)^(1/p) over this step's directions, before the update."""
         cfg = self.config
         w, m, c = self.gmm_tensors()
         dirs = self._directions(w, m, c)
