@@ -298,3 +298,12 @@ def test_snapshot_parts_are_throttled_to_a_share_of_the_time():
     m.update({"heatmap_res": 20})                   # a new resolution is computed at once
     snap = m.snapshot()
     assert snap["field"].shape == (20, 20) and snap["field_step"] == 2
+
+
+def test_a_config_built_with_a_mode_gets_its_optimiser_settings():
+    # The CLI builds Config(mode=...) directly; fields left at the defaults follow the mode.
+    m = WGANMethod(dataclasses.replace(WGANConfig(n_points=500, width=8), mode="clip"), seed=0)
+    assert (m.config.optimizer, m.config.lr, m.config.n_critic) == ("rmsprop", 5e-5, 5)
+    assert isinstance(m.opt_g, torch.optim.RMSprop)
+    m = WGANMethod(WGANConfig(mode="gan", lr=3e-4, n_points=500, width=8), seed=0)
+    assert (m.config.optimizer, m.config.lr, m.config.n_critic) == ("adam", 3e-4, 1)

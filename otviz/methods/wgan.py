@@ -1,6 +1,7 @@
 """The WGAN method: weight-clipped WGAN, WGAN-GP or a plain GAN trained on 2-D toy data (Qt-free)."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,11 @@ class WGANMethod(Method):
     Config = WGANConfig
     metrics = ("w_estimate", "d_loss", "g_loss", "modes", "high_quality")
     checkpoint_every = 5
+
+    def __init__(self, config: WGANConfig | None = None, **kw: Any):
+        # A config built as Config(mode="clip") (the CLI's --set) gets clip's optimiser settings too,
+        # for the fields left at the defaults — the same rule as a mode switch in update().
+        super().__init__(with_mode_defaults(config) if config is not None else None, **kw)
 
     # ------------------------------------------------------------------ config
     def _check_config(self, cfg: WGANConfig) -> None:
@@ -266,6 +272,13 @@ class WGANMethod(Method):
         self.opt_d.load_state_dict(state["opt_d"])
         self.coverage = state.get("coverage")
         self._cache = {}
+
+
+def with_mode_defaults(cfg: WGANConfig) -> WGANConfig:
+    """cfg with optimiser/lr/n_critic moved to its mode's reference values where they hold the defaults."""
+    base = MODE_DEFAULTS[WGANConfig.mode]
+    moved = {k: v for k, v in MODE_DEFAULTS[cfg.mode].items() if getattr(cfg, k) == base[k]}
+    return dataclasses.replace(cfg, **moved)
 
 
 def _data_seed(cfg: WGANConfig) -> int:
