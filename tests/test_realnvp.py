@@ -180,3 +180,18 @@ def test_snapshot_pictures_are_cached_between_steps():
         m.edit("snapshot_budget", 0)
     m.edit("snapshot_budget", None)
     assert m.snapshot_budget is None
+
+
+def test_session_file_continues_exactly(tmp_path):
+    from otviz.sessionfile import load_session, save_session
+
+    s = Session(make(hidden=16, seed=2))
+    for _ in range(25):
+        s.step()
+    path = tmp_path / "run.otviz"
+    save_session(path, s)
+    ref = [s.step()["loss"] for _ in range(3)]
+    s2, _ = load_session(path)
+    assert s2.step_count == 25
+    assert [s2.step()["loss"] for _ in range(3)] == ref
+    assert torch.equal(s2.method.x_train, s.method.x_train)     # the dataset travels with the session
