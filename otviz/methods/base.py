@@ -177,7 +177,17 @@ class Method:
 
     def step(self) -> dict[str, float]:
         """One training step; returns the metrics. Raises Diverged (state restored) on NaN/Inf."""
-        out = self._step()
+        try:
+            out = self._step()
+        except Exception as e:
+            # a step that fails half-way must not leave a half-updated model behind
+            bad = self._nonfinite_state()
+            self.restore(self._good)
+            if bad or "nan" in str(e).lower() or "inf" in str(e).lower():
+                raise Diverged(f"{self.title}: {', '.join(bad) or 'a value'} became NaN/Inf at step "
+                               f"{self.step_count + 1} ({e}); paused at the last good state "
+                               f"(step {self.step_count}). Lower the learning rate or reset.") from e
+            raise
         metrics = {k: float(v) for k, v in out.items()}
         bad = [k for k, v in metrics.items() if not math.isfinite(v)] + self._nonfinite_state()
         if bad:
