@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "training live on 2-D data. With no command, opens the window.")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or mps (default cpu)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the installation: train every tab a few steps offscreen, export a snapshot, exit")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="train a method headless (no window)")
     r.add_argument("method", help="swgmm, wgan, sinkhorn, realnvp or coulomb")
@@ -188,6 +190,9 @@ def cmd_params(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from otviz.selftest import run_self_test
+        return run_self_test()
     if args.command == "run":
         return cmd_run(args)
     if args.command == "params":

@@ -1,0 +1,152 @@
+"""`otviz --self-test`: open the window offscreen, train every tab a few steps, export and check a snapshot."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+STEPS = 3                  # training steps per tab: enough to go through the worker's step/frame loop
+TAB_TIMEOUT_S = 300.0      # a generous bound: one step of the heaviest tab takes seconds on a loaded machine
+MIN_INK = 0.002            # share of the view's pixels that must be coloured (data, heatmaps), not grey axes
+
+
+def ink_fraction(img, rect=None) -> float:
+    """Share of coloured pixels (clearly not white, grey or black) in a QImage, optionally within rect."""
+    import numpy as np
+
+    from otviz.gui.export import image_to_rgb
+
+    a = image_to_rgb(img).astype(np.int16)
+    if rect is not None:
+        x, y, w, h = rect
+        a = a[max(y, 0): y + h, max(x, 0): x + w]
+    if a.size == 0:
+        return 0.0
+    chroma = a.max(axis=2) - a.min(axis=2)
+    return float((chroma > 40).mean())
+
+
+def _wait(app, cond, timeout: float) -> bool:
+    """Process Qt events until cond() is true or timeout seconds have passed."""
+    from PySide6 import QtCore
+
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            return False
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.005)
+    return True
+
+
+def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> str:
+    """Run one tab through its real worker thread; returns a summary line, raises RuntimeError on failure."""
+    from PySide6 import QtCore, QtGui
+
+    tab = win.tab_by_name[name]
+    errors: list[str] = []
+    tab.worker.failed.connect(errors.append)
+    win.tabs.setCurrentWidget(tab)
+    t0 = time.perf_counter()
+    if not _wait(app, lambda: tab.last_frame is not None or errors, timeout):
+        raise RuntimeError(f"no first frame within {timeout:.0f} s")
+    tab.controls.play.click()                       # Play, as a user would
+    done = _wait(app, lambda: errors or (tab.last_frame["step"] >= steps), timeout)
+    if tab.controls.play.isChecked():
+        tab.controls.play.click()                   # Pause
+    _wait(app, lambda: not tab.worker.is_running, 10.0)
+    if errors:
+        raise RuntimeError(errors[0])
+    if not done:
+        raise RuntimeError(f"only {tab.last_frame['step']} of {steps} steps within {timeout:.0f} s")
+    elapsed = time.perf_counter() - t0
+    # the frame on screen must be the last one trained: wait for it before taking the picture
+    _wait(app, lambda: tab.last_frame["step"] == tab.session.step_count, 10.0)
+    app.processEvents()
+    path = out / f"otviz-selftest-{name}.png"
+    if win.snapshot(tab, path, scale=1.0) is None:
+        raise RuntimeError(f"snapshot failed: {win.statusBar().currentMessage()}")
+    img = QtGui.QImage(str(path))
+    if img.isNull() or img.width() < 100 or img.height() < 100:
+        raise RuntimeError(f"snapshot {path} is not a readable image")
+    top_left = tab.view.mapTo(tab, QtCore.QPoint(0, 0))
+    ink = ink_fraction(img, (top_left.x(), top_left.y(), tab.view.width(), tab.view.height()))
+    if ink < MIN_INK:
+        raise RuntimeError(f"snapshot {path.name}: the views look blank ({100 * ink:.2f} % coloured pixels)")
+    m = tab.last_frame["metrics"]
+    metric = next(iter(m.items()), None)
+    metric_text = f"  {metric[0]}={metric[1]:.4g}" if metric else ""
+    return (f"{tab.session.step_count} steps in {elapsed:.1f} s, snapshot {img.width()}x{img.height()} "
+            f"({100 * ink:.1f} % of the views coloured){metric_text}")
+
+
+def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir: str | None = None,
+                  timeout: float = TAB_TIMEOUT_S, stream=sys.stdout) -> int:
+    """Exit status 0 when every tab trained, drew and exported a non-blank snapshot and the window closed."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")     # a check, not a window on the user's screen
+    t_start = time.perf_counter()
+
+    def say(text: str) -> None:
+        print(text, file=stream, flush=True)
+
+    slot_errors: list[str] = []
+    old_hook = sys.excepthook
+
+    def hook(kind, value, tb):                                  # exceptions raised in Qt slots land here
+        slot_errors.append("".join(traceback.format_exception_only(kind, value)).strip())
+        old_hook(kind, value, tb)
+
+    sys.excepthook = hook
+    win = None
+    failures = 0
+    try:
+        from PySide6 import QtWidgets
+
+        from otviz import __version__
+        from otviz.gui.main_window import MainWindow
+        from otviz.methods import method_names
+
+        app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["otviz"])
+        names = methods or method_names()
+        say(f"otviz {__version__} self-test: Python {sys.version.split()[0]}, Qt platform "
+            f"{app.platformName()}, {len(names)} tabs, {steps} steps each")
+        tmp = tempfile.TemporaryDirectory(prefix="otviz-selftest-") if out_dir is None else None
+        out = Path(out_dir or tmp.name)
+        out.mkdir(parents=True, exist_ok=True)
+        win = MainWindow(methods=names)
+        win.resize(1400, 900)
+        win.show()
+        for name in names:
+            n_errors = len(slot_errors)
+            try:
+                line = _check_tab(app, win, name, out, steps, timeout)
+                if len(slot_errors) > n_errors:
+                    raise RuntimeError(f"error in the window: {slot_errors[n_errors]}")
+                say(f"  {name:<10} ok    {line}")
+            except Exception as e:                              # report every tab, then fail at the end
+                failures += 1
+                say(f"  {name:<10} FAIL  {e}")
+        win.close()
+        win.deleteLater()
+        running = [n for n, t in win.tab_by_name.items() if t.worker.isRunning()]
+        if running:
+            failures += 1
+            say(f"  close      FAIL  training threads still running after close: {', '.join(running)}")
+        app.processEvents()
+        if tmp is not None:
+            tmp.cleanup()
+    except Exception as e:
+        failures += 1
+        say(f"otviz self-test: FAIL before the tabs ran: {type(e).__name__}: {e}")
+        traceback.print_exc()
+    finally:
+        sys.excepthook = old_hook
+    total = time.perf_counter() - t_start
+    if failures:
+        say(f"self-test FAILED: {failures} problem(s) in {total:.1f} s")
+        return 1
+    say(f"self-test passed in {total:.1f} s")
+    return 0
