@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
+
+from otviz.core.sinkhorn import exact_plan
 
 
 def kl_parallel_lines(theta: float) -> float:
@@ -46,14 +46,9 @@ def exact_assignment(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The optimal W₁ plan (Euclidean ground cost) between two equal-size uniform clouds: x_i → y_perm[i].
 
     With n points a side and uniform weights an optimal plan is a permutation (Birkhoff), so the
-    assignment problem solves it exactly.
+    assignment problem solves it exactly: the app's exact OT solver (the Sinkhorn tab's) with p = 1.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.ndim != 2 or x.shape != y.shape:
-        raise ValueError(f"need two clouds of the same shape (n, d), got {x.shape} and {y.shape}")
-    _, cols = linear_sum_assignment(cdist(x, y))
-    return cols
+    return exact_plan(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), p=1).perm
 
 
 def empirical_w1(x: np.ndarray, y: np.ndarray) -> float:

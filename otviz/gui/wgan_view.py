@@ -75,7 +75,7 @@ class DivergencePanel(QtWidgets.QWidget):
         self.slider.setRange(-int(THETA_MAX * THETA_STEPS), int(THETA_MAX * THETA_STEPS))
         self.slider.setToolTip("θ: the horizontal offset of Q_θ (you can also drag the line in the plot)")
         self.n_box = QtWidgets.QSpinBox()
-        self.n_box.setRange(10, 1000)
+        self.n_box.setRange(10, 500)
         self.n_box.setValue(self.n)
         self.n_box.setPrefix("samples ")
         self.n_box.setToolTip("Samples of each line for the empirical estimates (exact OT: n×n assignment)")
