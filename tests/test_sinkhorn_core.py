@@ -158,11 +158,11 @@ def test_warm_start_needs_far_fewer_iterations(eps):
     x, y = clouds(150, 150, seed=8, scale=3.0)
     cold = sinkhorn(x, y, eps)
     y2 = y.clone()
-    y2[3] += 0.03                                       # a small drag of one point
+    y2[3] += 0.01                                       # one frame of a mouse drag
     cold2 = sinkhorn(x, y2, eps)
     warm2 = sinkhorn(x, y2, eps, init=cold.init)
     assert cold.converged and cold2.converged and warm2.converged
-    assert warm2.n_iter * 2 <= cold2.n_iter
+    assert warm2.n_iter * 3 <= cold2.n_iter
     assert abs(warm2.cost.item() - cold2.cost.item()) < 1e-6
     # restarting from the converged potentials of the same problem: done at once
     again = sinkhorn(x, y, eps, init=cold.init)

@@ -85,10 +85,13 @@ def cost_matrix(x: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
     """
     d = x.shape[-1]
     if d <= 8:
-        sq = None
-        for k in range(d):
-            diff = x[..., :, None, k] - y[..., None, :, k]
-            sq = diff.square() if sq is None else sq.add_(diff.square())
+        # one coordinate at a time, from contiguous copies (strided broadcasting is several times slower)
+        xs, ys = x.movedim(-1, 0).contiguous(), y.movedim(-1, 0).contiguous()
+        diff = xs[0].unsqueeze(-1) - ys[0].unsqueeze(-2)
+        sq = diff * diff
+        for k in range(1, d):
+            diff = xs[k].unsqueeze(-1) - ys[k].unsqueeze(-2)
+            sq = sq.addcmul_(diff, diff)
     else:
         sq = (x.unsqueeze(-2) - y.unsqueeze(-3)).square().sum(-1)
     if p == 2:
