@@ -256,3 +256,41 @@ def test_views_are_throttled_while_training_and_refreshed_on_request(monkeypatch
     s = m.snapshot()
     assert s["fresh"] and s["points_step"] == s["potential_step"] == 2
     assert not np.array_equal(s["fake"], first["fake"])
+
+
+class FixedGenerator(torch.nn.Module):
+    """Stands in for G: grid points from every centre but one, whatever the noise."""
+
+    def __init__(self, missing: int, seed: int = 0):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        c = np.delete(grid25_centers(), missing, axis=0)
+        self.pts = torch.tensor(c[rng.integers(0, 24, 4096)] + rng.normal(size=(4096, 2)) * math.sqrt(0.1),
+                                dtype=torch.float32)
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+        self.calls = 0
+
+    def forward(self, z):
+        self.calls += 1
+        idx = torch.randint(0, 4096, (len(z),), generator=torch.Generator().manual_seed(self.calls))
+        return self.pts[idx] + 0 * self.dummy
+
+
+def test_learned_potential_has_its_well_where_the_fakes_miss_a_mode():
+    """The seed's reading of D's map: with fakes everywhere but one mode, D(x) is lowest at that mode."""
+    m = CoulombMethod(CoulombConfig(samples_per_mode=400, batch_size=256, half_life=1e7, eps0=1.0,
+                                    heatmap_res=60, gmm_every=0), seed=0)
+    m.G = FixedGenerator(missing=7)
+    m.opt_g = torch.optim.Adam(m.G.parameters())
+    for _ in range(200):
+        m.step()
+    with torch.no_grad():
+        at = m.D(torch.tensor(grid25_centers(), dtype=torch.float32)).squeeze(1).numpy()
+    assert np.argmin(at) == 7
+    others = np.delete(at, 7)
+    assert at[7] < np.median(others) - 1.5 * others.std()
+    snap = m.snapshot()                          # and the heatmap the view draws shows the same well
+    z, (x0, y0, w, h) = snap["potential"], snap["potential_rect"]
+    cx, cy = grid25_centers()[7]
+    i, j = int((cy - y0) / h * z.shape[0]), int((cx - x0) / w * z.shape[1])
+    assert z[i, j] < snap["potential_levels"][0] + 0.25 * (snap["potential_levels"][1] - snap["potential_levels"][0])
