@@ -1,7 +1,11 @@
-"""FastScatter: a pyqtgraph item that draws many same-coloured points in one QPainter call.
+"""FastScatter: a pyqtgraph item that draws many same-coloured points within a frame.
 
-Stock ScatterPlotItem builds a spot per point (about 70 ms for 25,000 points here); this item keeps
-one QPolygonF built from numpy and paints it with drawPoints, which stays within a frame.
+Stock ScatterPlotItem builds a spot per point (about 70 ms for 25,000 points here). This item paints
+small clouds with one QPainter.drawPoints call, and rasterises large ones itself: the points are
+mapped to device pixels with numpy, counted per pixel (np.bincount), spread over the point's disk and
+coloured through a lookup table with alpha 1 - (1 - a)^count — exactly what drawing that many
+translucent dots on top of each other gives — then drawn as one image. The cost is then O(n + pixels)
+instead of one rasterised ellipse per point. Vector devices (SVG export) always get real points.
 """
 from __future__ import annotations
 
@@ -10,6 +14,80 @@ import pyqtgraph as pg
 from pyqtgraph import functions as fn
 from PySide6 import QtCore, QtGui
 
+# Above this many points the raster path is used (below it drawPoints is already cheap, and a
+# full-viewport image would cost more than the points).
+RASTER_MIN_POINTS = 2_000
+_VECTOR_ENGINES = {QtGui.QPaintEngine.Type.SVG, QtGui.QPaintEngine.Type.Picture,
+                   QtGui.QPaintEngine.Type.Pdf}
+
+
+def disk_offsets(size: float) -> tuple[np.ndarray, float]:
+    """Pixel offsets (k, 2) of a round dot of diameter `size` (rounded to whole pixels), and the shift
+    to add to a point's device coordinate before flooring it to the anchor pixel.
+
+    An odd diameter is centred on the pixel holding the point; an even one on the pixel corner nearest
+    to it (shift 0.5), so a 2-pixel dot is a 2x2 block and a 4-pixel dot a 4x4 block without corners.
+    """
+    d = max(int(round(float(size))), 1)
+    r = d / 2.0
+    if d % 2:
+        k = d // 2
+        rng, centre = np.arange(-k, k + 1), 0.0
+    else:
+        rng, centre = np.arange(-d // 2, d // 2), 0.5
+    dx, dy = np.meshgrid(rng, rng)
+    keep = (dx + centre) ** 2 + (dy + centre) ** 2 <= r * r + 1e-9
+    return np.stack([dx[keep], dy[keep]], 1), centre
+
+
+def alpha_lut(color: QtGui.QColor, max_count: int = 255) -> np.ndarray:
+    """Premultiplied ARGB32 colours for 0..max_count overlapping dots of `color` (alpha 1-(1-a)^k)."""
+    a = color.alphaF()
+    k = np.arange(max_count + 1)
+    alpha = 1.0 - (1.0 - a) ** k
+    r, g, b = color.redF(), color.greenF(), color.blueF()
+    A = np.round(alpha * 255).astype(np.uint32)
+    R = np.round(alpha * r * 255).astype(np.uint32)
+    G = np.round(alpha * g * 255).astype(np.uint32)
+    B = np.round(alpha * b * 255).astype(np.uint32)
+    return (A << 24) | (R << 16) | (G << 8) | B
+
+
+def rasterise(px: np.ndarray, py: np.ndarray, width: int, height: int, offsets: np.ndarray,
+              lut: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """(height, width) uint32 premultiplied ARGB image of dots at device coordinates (px, py).
+
+    offsets, shift: the dot's shape from `disk_offsets`; lut: colours by overlap count (`alpha_lut`).
+    """
+    k = int(np.abs(offsets).max()) if len(offsets) else 0
+    W, H = width + 2 * k, height + 2 * k          # padded so every offset stays inside the grid
+    ix = np.floor(px + (shift + k)).astype(np.intp)
+    iy = np.floor(py + (shift + k)).astype(np.intp)
+    inside = (ix >= 0) & (ix < W) & (iy >= 0) & (iy < H)
+    if not inside.all():
+        ix, iy = ix[inside], iy[inside]
+    flat = iy * W + ix
+    if len(offsets) == 1:
+        counts = np.bincount(flat, minlength=W * H)
+    elif len(flat) * len(offsets) <= W * H:
+        # few points: stamp every offset of every point (O(n k))
+        shifts = offsets[:, 1] * W + offsets[:, 0]
+        idx = (flat[:, None] + shifts[None, :]).ravel()
+        np.clip(idx, 0, W * H - 1, out=idx)
+        counts = np.bincount(idx, minlength=W * H)
+    else:
+        # many points: count the centres, then spread the counts over the disk (O(pixels k))
+        dt = np.uint16 if 255 * len(offsets) < 65536 else np.uint32
+        c = np.minimum(np.bincount(flat, minlength=W * H), 255).reshape(H, W).astype(dt)
+        counts = np.zeros((H, W), dt)
+        for dx, dy in offsets:               # counts[y + dy, x + dx] += c[y, x] wherever both exist
+            counts[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] += \
+                c[max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+        counts = counts.ravel()
+    np.minimum(counts, len(lut) - 1, out=counts)                 # contiguous, in place: cheap
+    argb = lut.take(counts).reshape(H, W)
+    return argb[k:k + height, k:k + width] if k else argb
+
 
 class FastScatter(pg.GraphicsObject):
     """Round points of one colour and one pixel size (cosmetic: the size does not scale with zoom)."""
@@ -17,8 +95,10 @@ class FastScatter(pg.GraphicsObject):
     def __init__(self, color=(30, 120, 220, 200), size: float = 4.0):
         super().__init__()
         self._xy = np.zeros((0, 2))
-        self._poly = QtGui.QPolygonF()
+        self._poly: tuple | None = None                # (transform, QPolygonF in device pixels), lazily
         self._rect = QtCore.QRectF()
+        self._cache: tuple | None = None               # (key, QImage, top-left) of the last raster
+        self.raster_min_points = RASTER_MIN_POINTS
         self.setStyle(color, size)
 
     def setStyle(self, color=None, size: float | None = None) -> None:
@@ -30,6 +110,9 @@ class FastScatter(pg.GraphicsObject):
         self._pen.setWidthF(self._size)
         self._pen.setCosmetic(True)
         self._pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        self._lut = alpha_lut(self._color)
+        self._offsets: dict[float, tuple[np.ndarray, float]] = {}
+        self._cache = None
         self.update()
 
     def setData(self, xy: np.ndarray) -> None:
@@ -39,7 +122,8 @@ class FastScatter(pg.GraphicsObject):
             xy = xy[finite]
         self.prepareGeometryChange()
         self._xy = xy
-        self._poly = fn.arrayToQPolygonF(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))
+        self._poly = None
+        self._cache = None
         if len(xy):
             lo, hi = xy.min(0), xy.max(0)
             self._rect = QtCore.QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
@@ -69,8 +153,74 @@ class FastScatter(pg.GraphicsObject):
         return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
-        if self._poly.isEmpty():
+        if not len(self._xy):
             return
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        engine = p.paintEngine()
+        vector = engine is not None and engine.type() in _VECTOR_ENGINES
+        if not (vector or len(self._xy) < self.raster_min_points):
+            try:
+                if self._paint_raster(p):
+                    return
+            except Exception:                # never let an error escape paint() (Qt would abort)
+                self._cache = None
+        self._paint_points(p)
+
+    # ---------------------------------------------------------------- the two paths
+    def _paint_points(self, p: QtGui.QPainter) -> None:
+        """One drawPoints call, in device coordinates: under the view's anisotropic (and y-flipped)
+        transform Qt stretches wide round points into dashes, with an identity transform it does not."""
+        t = p.combinedTransform()
+        key = (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy())
+        if self._poly is None or self._poly[0] != key:
+            x, y = self._xy[:, 0], self._xy[:, 1]
+            dx = x * t.m11() + y * t.m21() + t.dx()
+            dy = x * t.m12() + y * t.m22() + t.dy()
+            self._poly = (key, fn.arrayToQPolygonF(dx, dy))
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         p.setPen(self._pen)
-        p.drawPoints(self._poly)
+        p.drawPoints(self._poly[1])
+        p.restore()
+
+    def _paint_raster(self, p: QtGui.QPainter) -> bool:
+        """Draw the points as one image in device pixels; False if the transform is not axis-aligned."""
+        t = p.combinedTransform()
+        if t.m12() != 0.0 or t.m21() != 0.0 or not t.isAffine():
+            return False                     # rotated or projective: leave it to drawPoints
+        dev = p.device()
+        dpr = dev.devicePixelRatioF() if dev is not None else 1.0
+        # device-independent pixels of the target; the image is built at physical resolution
+        dev_w = int(np.ceil(dev.width())) if dev is not None else 0
+        dev_h = int(np.ceil(dev.height())) if dev is not None else 0
+        if dev_w <= 0 or dev_h <= 0:
+            return False
+        # the region to rasterise: the data's padded box on the device, within the device
+        box = t.mapRect(self._rect).adjusted(-self._size, -self._size, self._size, self._size)
+        clip = p.clipBoundingRect() if p.hasClipping() else QtCore.QRectF()
+        if not clip.isEmpty():
+            box = box.intersected(t.mapRect(clip))
+        box = box.intersected(QtCore.QRectF(0, 0, dev_w, dev_h))
+        if box.isEmpty():
+            return True
+        x0, y0 = int(np.floor(box.left())), int(np.floor(box.top()))
+        w = int(np.ceil(box.right())) - x0
+        h = int(np.ceil(box.bottom())) - y0
+        size_px = self._size * dpr
+        key = (t.m11(), t.m22(), t.dx(), t.dy(), x0, y0, w, h, dpr)
+        if self._cache is None or self._cache[0] != key:
+            W, H = int(round(w * dpr)), int(round(h * dpr))
+            px = (self._xy[:, 0] * t.m11() + t.dx() - x0) * dpr
+            py = (self._xy[:, 1] * t.m22() + t.dy() - y0) * dpr
+            dot = self._offsets.get(size_px)
+            if dot is None:
+                dot = self._offsets[size_px] = disk_offsets(size_px)
+            argb = np.ascontiguousarray(rasterise(px, py, W, H, dot[0], self._lut, dot[1]))
+            img = QtGui.QImage(argb.data, W, H, 4 * W, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            img.setDevicePixelRatio(dpr)
+            self._cache = (key, img, argb)   # the image shares argb's memory: keep both
+        p.save()
+        p.resetTransform()
+        p.drawImage(QtCore.QPointF(x0, y0), self._cache[1])
+        p.restore()
+        return True

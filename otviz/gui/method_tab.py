@@ -99,7 +99,7 @@ class MethodTab(QtWidgets.QWidget):
         self.panel.live_changed.connect(self.worker.set_params)
         self.panel.restart_requested.connect(self._apply_restart)
         self.view.edit_requested.connect(self.worker.edit)
-        self.view.param_requested.connect(self._view_param)
+        self.view.param_requested.connect(self.set_params)
         self.worker.start()
 
     def _layout(self) -> None:
@@ -152,18 +152,15 @@ class MethodTab(QtWidgets.QWidget):
 
     def set_params(self, changes: dict) -> None:
         """Programmatic parameter change, through the same path as the control panel."""
+        for k, v in changes.items():
+            if k in self.panel.rows:
+                self.panel.rows[k].set_value(v)
         live = {k: v for k, v in changes.items() if self.method_cls.spec(k).live}
         if live:
             self.worker.set_params(live)
         restart = {k: v for k, v in changes.items() if k not in live}
         if restart:
             self._apply_restart(restart)
-
-    def _view_param(self, changes: dict) -> None:
-        for k, v in changes.items():
-            if k in self.panel.rows:
-                self.panel.rows[k].set_value(v)
-        self.set_params(changes)
 
     def _apply_restart(self, changes: dict) -> None:
         self.banner.hide()

@@ -189,6 +189,9 @@ class WGANView(MethodView):
         both = np.concatenate([seg, arrow_heads(seg)]) if len(seg) else np.zeros((0, 2))
         self.arrows.setData(both[:, 0], both[:, 1])
         text = f"{s['mode']}  step {s['step']}   |push| mean {s['push_mean']:.3g}"
+        w, lip = s["w_estimate"], s["lipschitz"]
+        if np.isfinite(w) and lip > 0 and s["mode"] != "gan":
+            text += f"\nE f(real) − E f(fake) = {w:.4g}   max ‖∇f‖ ≈ {lip:.3g}   W₁ ≈ {w / lip:.4g}"
         cov = s.get("coverage")
         if cov is not None and s["n_modes"]:
             text += f"\nmodes {int(cov[0])}/{s['n_modes']}   high quality {100 * cov[1]:.1f} %"
