@@ -25,17 +25,17 @@ def test_defaults_follow_the_seed():
 
 
 def test_short_training_lowers_held_out_nll():
-    m = make(hidden=64)
+    m = make(hidden=64, eval_every=25)
     start = m.held_out_nll()
     # the flow starts as the identity: the held-out nll is that of the data under N(0, I)
     x = m.x_test.double()
     ref = (0.5 * (x * x).sum(1) + math.log(2 * math.pi)).mean().item()
     assert start == pytest.approx(ref, rel=1e-5)
     s = Session(m)
-    for _ in range(150):
+    for _ in range(100):
         s.step()
     nll = s.history.column("nll")
-    assert np.isfinite(nll).sum() == 16              # steps 1, 10, 20, … 150
+    assert np.isfinite(nll).sum() == 5               # steps 1, 25, 50, 75, 100
     end = nll[np.isfinite(nll)][-1]
     assert end < start - 0.5
     assert s.last_metrics["nll"] == end
@@ -47,7 +47,7 @@ def test_gaussian_target_reaches_its_entropy():
     x = m.x_test.double()
     true = (((x - torch.tensor([1.0, -0.5], dtype=torch.float64)) ** 2).sum(1) / (2 * 0.25)
             + math.log(2 * math.pi * 0.25)).mean().item()       # the true density's nll on this sample
-    for _ in range(400):
+    for _ in range(150):
         m.step()
     nll = m.held_out_nll()
     assert nll == pytest.approx(true, abs=0.05)
