@@ -116,6 +116,15 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
         tmp = tempfile.TemporaryDirectory(prefix="otviz-selftest-") if out_dir is None else None
         out = Path(out_dir or tmp.name)
         out.mkdir(parents=True, exist_ok=True)
+        from otviz.gui.app import app_icon
+
+        icon = app_icon()
+        sizes = sorted(s.width() for s in icon.availableSizes())
+        if not sizes:
+            failures += 1
+            say("  icon       FAIL  the icon PNGs are missing from the installation (resources/)")
+        else:
+            say(f"  icon       ok    {len(sizes)} sizes, {sizes[0]} to {sizes[-1]} px")
         win = MainWindow(methods=names)
         win.resize(1400, 900)
         win.show()

@@ -307,3 +307,19 @@ def test_a_config_built_with_a_mode_gets_its_optimiser_settings():
     assert isinstance(m.opt_g, torch.optim.RMSprop)
     m = WGANMethod(WGANConfig(mode="gan", lr=3e-4, n_points=500, width=8), seed=0)
     assert (m.config.optimizer, m.config.lr, m.config.n_critic) == ("adam", 3e-4, 1)
+
+
+def test_snapshot_lipschitz_is_the_critic_steepest_slope_on_the_view():
+    m = WGANMethod(WGANConfig(width=32, batch_size=64, n_points=1000, heatmap_res=64), seed=0)
+    for _ in range(3):
+        m.step()
+    snap = m.snapshot()
+    x0, y0, w, h = snap["field_rect"]
+    c = (np.arange(64) + 0.5) / 64
+    grid = np.stack(np.meshgrid(x0 + w * c, y0 + h * c), -1).reshape(-1, 2)
+    x = torch.as_tensor(grid, dtype=torch.float32).requires_grad_(True)
+    (g,) = torch.autograd.grad(m.D(x).sum(), x)
+    exact = g.norm(dim=1).max().item()
+    # finite differences of a piecewise-linear critic: never steeper than the true slope, and close to it
+    assert 0.8 * exact <= snap["lipschitz"] <= 1.01 * exact
+    assert snap["w_estimate"] == m.last_w

@@ -167,7 +167,7 @@ class SinkhornView(MethodView):
             it = np.linspace(0, s["n_iter"], len(err)) if len(err) > 1 else np.array([float(s["n_iter"])])
             ok = err > 0
             self.conv_curve.setData(it[ok], err[ok])
-            self.conv.setTitle(f"convergence ({s['n_iter']} it." + (", warm)" if s.get("warm") else ")"))
+            self.conv.setTitle(f"convergence ({s['n_iter']} it.{', warm' if s.get('warm') else ''})", size="9pt")
         b = s["batch"]
         key = (s["eps"], tuple(b["costs"]))
         if key == self._batch_key:

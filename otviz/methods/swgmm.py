@@ -52,7 +52,6 @@ class SWGMMMethod(Method):
     title = "SW-GMM"
     Config = SWGMMConfig
     metrics = ("sw", "nll", "em_nll")
-    checkpoint_every = 5        # the last good state for NaN recovery: a deep copy per step costs ~10 %
 
     def _check_config(self, cfg: SWGMMConfig) -> None:
         fixed = parse_fixed_directions(cfg.fixed_directions)

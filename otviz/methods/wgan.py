@@ -107,6 +107,7 @@ class WGANMethod(Method):
         self.real_show = self.data_np[self.rng.permutation(len(self.data_np))[:5000]].astype(np.float32)
         self.rect = _view_rect(self.data_np)
         self.coverage: tuple[float, float] | None = None
+        self.last_w = float("nan")
         self._cache: dict[str, dict] = {}           # throttled parts of the snapshot
 
     @staticmethod
@@ -188,7 +189,8 @@ class WGANMethod(Method):
         self.opt_g.step()
         self.D.requires_grad_(True)
 
-        out = {"w_estimate": float(w_est), "d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach())}
+        self.last_w = float(w_est)
+        out = {"w_estimate": self.last_w, "d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach())}
         if self.centers is not None:
             if self.coverage is None or (self.step_count + 1) % cfg.coverage_every == 0:
                 self.coverage = self.evaluate_coverage()
@@ -217,7 +219,7 @@ class WGANMethod(Method):
             "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
             "optimizer_settings": {"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
             "centers": self.centers if self.centers is not None else np.zeros((0, 2)),
-            "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
+            "w_estimate": self.last_w, "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
         })
         return snap
 
@@ -257,8 +259,12 @@ class WGANMethod(Method):
         values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), self.config.heatmap_res, self.device)
         values = values.cpu().numpy()
         lo, hi = np.percentile(values, [1, 99])
+        # The critic's steepest slope over the view (finite differences between pixel centres): a lower
+        # bound of its Lipschitz constant L, so w_estimate / L estimates W₁ even when clipping shrinks f.
+        dx, dy = self.rect[2] / values.shape[1], self.rect[3] / values.shape[0]
+        gy, gx = np.gradient(values.astype(np.float64), dy, dx)
         return {"field": values, "field_rect": self.rect, "field_levels": (float(lo), float(max(hi, lo + 1e-9))),
-                "field_step": self.step_count}
+                "field_step": self.step_count, "lipschitz": float(np.sqrt(gx ** 2 + gy ** 2).max())}
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
