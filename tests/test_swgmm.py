@@ -197,8 +197,15 @@ def test_csv_dataset_and_its_errors(tmp_path):
         m.update({"csv_path": str(bad)})
     flat = tmp_path / "flat.csv"
     flat.write_text("1,2\n3,2\n5,2\n")
-    with pytest.raises(ValueError, match="spread"):
+    with pytest.raises(ValueError, match="flat.csv: the points need a spread"):
         m.update({"csv_path": str(flat)})
+    # Refused before anything changes: the run on the good file goes on.
+    assert m.config.csv_path == str(good) and m.x_np.shape == (50, 2)
+    small = tmp_path / "small.csv"
+    np.savetxt(small, rng.normal(size=(10, 2)), delimiter=",")
+    m.update({"csv_path": str(small)})
+    with pytest.raises(ValueError, match="components K: 20 components need at least as many points"):
+        m.update({"n_components": 20})
 
 
 def test_nan_parameters_pause_at_last_good_state():

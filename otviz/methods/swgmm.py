@@ -1,7 +1,9 @@
 """SW-GMM tab's method: fit a Gaussian mixture to 2-D points by the sliced p-Wasserstein distance (seed 000)."""
 from __future__ import annotations
 
+import functools
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +59,14 @@ class SWGMMMethod(Method):
         fixed = parse_fixed_directions(cfg.fixed_directions)
         if cfg.directions + len(fixed) == 0:
             raise ValueError("0 directions: use at least one random direction or one fixed direction")
-        if cfg.dataset == "csv" and not cfg.csv_path:
-            raise ValueError("dataset csv: choose a CSV file of points")
+        if cfg.dataset == "csv":
+            if not cfg.csv_path:
+                raise ValueError("dataset csv: choose a CSV file of points")
+            n = len(_zscored(_csv_points(cfg.csv_path), os.path.basename(cfg.csv_path)))   # refused here, not mid-reset
+        else:
+            n = 272 if cfg.dataset == "old_faithful" else cfg.n_points
+        if n < cfg.n_components:
+            raise ValueError(f"components K: {cfg.n_components} components need at least as many points ({n})")
 
     # ------------------------------------------------------------------ data and model
     def _load_points(self) -> np.ndarray:
@@ -68,13 +76,10 @@ class SWGMMMethod(Method):
         if cfg.dataset == "old_faithful":
             x = datasets.old_faithful()
         elif cfg.dataset == "csv":
-            x = datasets.load_points_csv(cfg.csv_path)
+            x = _csv_points(cfg.csv_path)
         else:
             x = makers[cfg.dataset](n, rng)
-        sd = x.std(0)
-        if len(x) < 2 or (sd < 1e-12).any():
-            raise ValueError(f"{cfg.dataset}: the points need a spread in both columns to be z-scored")
-        return (x - x.mean(0)) / sd
+        return _zscored(x, cfg.dataset)
 
     def _build(self) -> None:
         cfg = self.config
@@ -220,6 +225,27 @@ class SWGMMMethod(Method):
         else:
             self._make_optimizer()
         self._max_angle = float(state["max_angle"])
+
+
+def _zscored(x: np.ndarray, name: str) -> np.ndarray:
+    sd = x.std(0)
+    if len(x) < 2 or (sd < 1e-12).any():
+        raise ValueError(f"{name}: the points need a spread in both columns to be z-scored")
+    return (x - x.mean(0)) / sd
+
+
+def _csv_points(path: str) -> np.ndarray:
+    """The points of a CSV file, read once per file version (config checks run on every change)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return datasets.load_points_csv(path)          # raises with the file name and the reason
+    return _csv_cached(str(path), st.st_mtime_ns, st.st_size).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _csv_cached(path: str, mtime_ns: int, size: int) -> np.ndarray:
+    return datasets.load_points_csv(path)
 
 
 def _weight_scales(weights: np.ndarray) -> np.ndarray:
