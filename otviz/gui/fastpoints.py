@@ -184,43 +184,50 @@ class FastScatter(pg.GraphicsObject):
         p.restore()
 
     def _paint_raster(self, p: QtGui.QPainter) -> bool:
-        """Draw the points as one image in device pixels; False if the transform is not axis-aligned."""
-        t = p.combinedTransform()
-        if t.m12() != 0.0 or t.m21() != 0.0 or not t.isAffine():
+        """Draw the points as one image at the device's physical pixels; False to use drawPoints.
+
+        combinedTransform maps data to the painter's device coordinates; deviceTransform maps it on to
+        the physical pixels (it adds the scale of an export through QWidget.render, for instance). The
+        image is built in physical pixels and drawn 1:1, so dots stay sharp at any export scale.
+        """
+        c, t = p.combinedTransform(), p.deviceTransform()
+        if c.m12() or c.m21() or t.m12() or t.m21() or not (c.isAffine() and t.isAffine()) \
+                or c.m11() == 0 or c.m22() == 0:
             return False                     # rotated or projective: leave it to drawPoints
         dev = p.device()
-        dpr = dev.devicePixelRatioF() if dev is not None else 1.0
-        # device-independent pixels of the target; the image is built at physical resolution
-        dev_w = int(np.ceil(dev.width())) if dev is not None else 0
-        dev_h = int(np.ceil(dev.height())) if dev is not None else 0
-        if dev_w <= 0 or dev_h <= 0:
+        if dev is None or dev.width() <= 0 or dev.height() <= 0:
             return False
-        # the region to rasterise: the data's padded box on the device, within the device
-        box = t.mapRect(self._rect).adjusted(-self._size, -self._size, self._size, self._size)
-        clip = p.clipBoundingRect() if p.hasClipping() else QtCore.QRectF()
-        if not clip.isEmpty():
-            box = box.intersected(t.mapRect(clip))
-        box = box.intersected(QtCore.QRectF(0, 0, dev_w, dev_h))
+        inv, ok = c.inverted()
+        if not ok:
+            return False
+        redirect = inv * t                   # device coordinates -> physical pixels
+        scale = abs(t.m11() / c.m11())       # a cosmetic size in physical pixels scales with it
+        size = self._size * scale
+        # the region to rasterise: the data's padded box, within the clip and the device
+        box = t.mapRect(self._rect).adjusted(-size, -size, size, size)
+        if p.hasClipping():
+            clip = p.clipBoundingRect()
+            if not clip.isEmpty():
+                box = box.intersected(t.mapRect(clip))
+        box = box.intersected(redirect.mapRect(QtCore.QRectF(0, 0, dev.width(), dev.height())))
         if box.isEmpty():
             return True
         x0, y0 = int(np.floor(box.left())), int(np.floor(box.top()))
         w = int(np.ceil(box.right())) - x0
         h = int(np.ceil(box.bottom())) - y0
-        size_px = self._size * dpr
-        key = (t.m11(), t.m22(), t.dx(), t.dy(), x0, y0, w, h, dpr)
+        key = (t.m11(), t.m22(), t.dx(), t.dy(), x0, y0, w, h)
         if self._cache is None or self._cache[0] != key:
-            W, H = int(round(w * dpr)), int(round(h * dpr))
-            px = (self._xy[:, 0] * t.m11() + t.dx() - x0) * dpr
-            py = (self._xy[:, 1] * t.m22() + t.dy() - y0) * dpr
-            dot = self._offsets.get(size_px)
+            px = self._xy[:, 0] * t.m11() + (t.dx() - x0)
+            py = self._xy[:, 1] * t.m22() + (t.dy() - y0)
+            dot = self._offsets.get(size)
             if dot is None:
-                dot = self._offsets[size_px] = disk_offsets(size_px)
-            argb = np.ascontiguousarray(rasterise(px, py, W, H, dot[0], self._lut, dot[1]))
-            img = QtGui.QImage(argb.data, W, H, 4 * W, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-            img.setDevicePixelRatio(dpr)
+                dot = self._offsets[size] = disk_offsets(size)
+            argb = np.ascontiguousarray(rasterise(px, py, w, h, dot[0], self._lut, dot[1]))
+            img = QtGui.QImage(argb.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
             self._cache = (key, img, argb)   # the image shares argb's memory: keep both
+        back, _ = redirect.inverted()
         p.save()
         p.resetTransform()
-        p.drawImage(QtCore.QPointF(x0, y0), self._cache[1])
+        p.drawImage(back.mapRect(QtCore.QRectF(x0, y0, w, h)), self._cache[1])
         p.restore()
         return True
