@@ -156,6 +156,7 @@ def _init_potential(t, batch: int, n: int, like: torch.Tensor, name: str) -> tor
 _LEVEL_TOL = 1e-3
 _LEVEL_ITERS = 30
 _AA_MEMORY = 30           # Anderson acceleration: number of past iterates mixed
+_REBUILD_BLOCK = 1 << 16  # float64 elements per block of the float32 kernel rebuild
 _ACCEL = True             # Anderson acceleration on (False: plain Sinkhorn, for comparisons)
 
 
@@ -170,20 +171,35 @@ class _Kernel:
     def __init__(self, C: torch.Tensor, vdtype: torch.dtype):
         self.C, self.vdtype = C, vdtype
         self.K = torch.empty_like(C)
-        self.arg = self.K if C.dtype == vdtype else None     # float64 work buffer, allocated lazily
         self.single = C.shape[0] == 1               # torch.mv is much cheaper than batched matmul
         self.floor = _EXP_FLOOR[C.dtype]
+        B, N, M = C.shape
+        # a float32 kernel's exponent is computed in float64 a block of rows at a time, in a small
+        # cache-resident buffer (a fresh N x M float64 buffer cost 15 ms of page faults per call)
+        self.rows = max(1, min(N, _REBUILD_BLOCK // (B * M)))
+        self.arg = None if C.dtype == vdtype else torch.empty(B, self.rows, M, dtype=vdtype, device=C.device)
 
     def rebuild(self, g: torch.Tensor, e: float) -> torch.Tensor:
         """Kernel for potential g at eps e, with f_i = -e max_j (g_j - C_ij)/e so each row's max is 1."""
+        C, K = self.C, self.K
+        gs = (g * (1.0 / e)).unsqueeze(-2)
         if self.arg is None:
-            self.arg = torch.empty(self.C.shape, dtype=self.vdtype, device=self.C.device)
-        arg = self.arg
-        torch.add((g * (1.0 / e)).unsqueeze(-2), self.C, alpha=-1.0 / e, out=arg)   # (g_j - C_ij)/e
-        m = arg.amax(-1, keepdim=True)
-        torch.sub(arg, m, out=self.K)
-        self.K.clamp_(min=self.floor).exp_()
-        return m.squeeze(-1).mul_(-e)
+            torch.add(gs, C, alpha=-1.0 / e, out=K)                 # (g_j - C_ij)/e
+            m = K.amax(-1, keepdim=True)
+            K.sub_(m)
+            f = m.squeeze(-1)
+        else:
+            N, r = C.shape[1], self.rows
+            f = torch.empty(C.shape[:2], dtype=self.vdtype, device=C.device)
+            for i0 in range(0, N, r):
+                i1 = min(N, i0 + r)
+                arg = self.arg[:, : i1 - i0]
+                torch.add(gs, C[:, i0:i1], alpha=-1.0 / e, out=arg)
+                m = arg.amax(-1, keepdim=True)
+                K[:, i0:i1] = arg.sub_(m)
+                f[:, i0:i1] = m.squeeze(-1)
+        K.clamp_(min=self.floor).exp_()
+        return f.mul_(-e)
 
     def mv(self, z: torch.Tensor) -> torch.Tensor:       # (B, M) -> (B, N): K z
         z = z.to(self.K.dtype)
@@ -208,9 +224,9 @@ class _Anderson:
     def __init__(self, m: int, sqrt_b: torch.Tensor):
         B, M = sqrt_b.shape
         self.m, self.w = m, sqrt_b
-        self.dG = sqrt_b.new_zeros(B, M, m)
-        self.dR = sqrt_b.new_zeros(B, M, m)
-        self.A = sqrt_b.new_zeros(B, m, m)
+        self.dG = sqrt_b.new_zeros(B, m, M)          # differences of successive images, one per row
+        self.dR = sqrt_b.new_zeros(B, m, M)          # differences of successive residuals
+        self.A = sqrt_b.new_zeros(B, m, m)           # Gram matrix of dR
         self.prev: tuple[torch.Tensor, torch.Tensor] | None = None
         self.k = self.pos = 0
 
@@ -223,35 +239,28 @@ class _Anderson:
             self.prev = (self.prev[0] - delta, self.prev[1])
 
     def step(self, x: torch.Tensor, gx: torch.Tensor) -> torch.Tensor:
+        """The next iterate, given the current one x and its image gx (may be non-finite: caller checks)."""
         r = self.w * (gx - x)
         if self.prev is not None:
             j = self.pos
-            dr = r - self.prev[1]
-            self.dG[..., j] = gx - self.prev[0]
-            self.dR[..., j] = dr
-            col = torch.matmul(dr.unsqueeze(-2), self.dR).squeeze(-2)          # (B, m)
-            self.A[..., j, :] = col
-            self.A[..., :, j] = col
+            dr = self.dR[:, j]
+            torch.sub(gx, self.prev[0], out=self.dG[:, j])
+            torch.sub(r, self.prev[1], out=dr)
+            col = torch.matmul(self.dR, dr.unsqueeze(-1)).squeeze(-1)           # (B, m)
+            self.A[:, j, :] = col
+            self.A[:, :, j] = col
             self.pos = (j + 1) % self.m
             self.k = min(self.k + 1, self.m)
         self.prev = (gx, r)
         k = self.k
         if k == 0:
             return gx
-        A = self.A[..., :k, :k].clone()
+        A = self.A[:, :k, :k].clone()
         diag = A.diagonal(dim1=-2, dim2=-1)
         diag.add_(1e-9 * diag.sum(-1, keepdim=True) + 1e-300)
-        rhs = torch.matmul(r.unsqueeze(-2), self.dR[..., :k]).transpose(-1, -2)  # (B, k, 1)
-        try:
-            gamma = torch.linalg.solve(A, rhs)
-        except RuntimeError:                                        # singular: plain step, fresh history
-            self.clear()
-            return gx
-        out = gx - torch.matmul(self.dG[..., :k], gamma).squeeze(-1)
-        if not bool(torch.isfinite(out).all()):
-            self.clear()
-            return gx
-        return out
+        rhs = torch.matmul(self.dR[:, :k], r.unsqueeze(-1))                    # (B, k, 1)
+        gamma, info = torch.linalg.solve_ex(A, rhs)
+        return gx - torch.matmul(gamma.transpose(-1, -2), self.dG[:, :k]).squeeze(-2)
 
 
 def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max_iter: int, tol: float,
@@ -301,7 +310,12 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
             else:
                 safe = (lvp, err_max)
                 lv = aa.step(lv, lvp)
-            if float(lv.abs().amax()) > tau:
+            size = float(lv.abs().amax())
+            if not math.isfinite(size):                # a singular extrapolation: take the plain step
+                if aa is not None:
+                    aa.clear()
+                lv, size = lvp, float(lvp.abs().amax())
+            if size > tau:
                 # absorb the scalings into the potentials: rebuild the kernel around g_k + e lv
                 g_k = g_k + e * lv
                 f_k = ker.rebuild(g_k, e)
