@@ -53,6 +53,8 @@ def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> st
     t0 = time.perf_counter()
     if not _wait(app, lambda: tab.last_frame is not None or errors, timeout):
         raise RuntimeError(f"no first frame within {timeout:.0f} s")
+    t_first = time.perf_counter() - t0
+    t0 = time.perf_counter()
     tab.controls.play.click()                       # Play, as a user would
     done = _wait(app, lambda: errors or (tab.last_frame["step"] >= steps), timeout)
     if tab.controls.play.isChecked():
@@ -79,7 +81,7 @@ def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> st
     m = tab.last_frame["metrics"]
     metric = next(iter(m.items()), None)
     metric_text = f"  {metric[0]}={metric[1]:.4g}" if metric else ""
-    return (f"{tab.session.step_count} steps in {elapsed:.1f} s, snapshot {img.width()}x{img.height()} "
+    return (f"first frame after {t_first:.1f} s, {tab.session.step_count} steps in {elapsed:.1f} s, snapshot {img.width()}x{img.height()} "
             f"({100 * ink:.1f} % of the views coloured){metric_text}")
 
 
@@ -125,9 +127,11 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
             say("  icon       FAIL  the icon PNGs are missing from the installation (resources/)")
         else:
             say(f"  icon       ok    {len(sizes)} sizes, {sizes[0]} to {sizes[-1]} px")
+        t_win = time.perf_counter()
         win = MainWindow(methods=names)
         win.resize(1400, 900)
         win.show()
+        say(f"  window     ok    {len(names)} tabs built in {time.perf_counter() - t_win:.1f} s")
         for name in names:
             n_errors = len(slot_errors)
             try:
