@@ -66,6 +66,10 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     view.fixed_box.setEditText("0, 30, 60")
     view.fixed_box.lineEdit().returnPressed.emit()
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (3, 2), timeout=5_000)
+    # The nll trace follows the frames and EM's line sits at its nll.
+    x, y = view.nll_curve.getData()
+    assert len(x) >= 3 and np.all(np.diff(x) > 0)
+    assert view.em_line.value() == pytest.approx(tab.session.method.em_nll)
     window.close()
     assert not tab.worker.isRunning()
 
@@ -83,7 +87,7 @@ def test_bad_angles_are_refused_with_reason(qtbot, window):
 def test_view_renders_the_seed_figure(qtbot, window, tmp_path):
     tab = window.tab_by_name["swgmm"]
     qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
-    assert set(tab.view.plots()) == {"fit", "cost", "cdf"}
+    assert set(tab.view.plots()) == {"fit", "cost", "cdf", "nll"}
     img = tab.view.plots()["cdf"].grab().toImage()
     assert img.width() > 100 and img.height() > 100
     # The empirical CDF is a staircase with one step per point, reaching level 1.

@@ -9,6 +9,7 @@ from otviz.core.sliced import FIXED_PRESETS
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
 
+MAX_TRACE = 4000                # frames kept in the nll trace
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
 LINE_REACH = 50.0               # direction lines run through the origin to ±this (beyond any z-scored data)
 FIT = (30, 60, 200)
@@ -66,6 +67,14 @@ class SWGMMView(MethodView):
             self.cdf.addItem(it)
         self.cdf.setYRange(0, 1, padding=0.02)
         self.cdf.setXLink(self.cost)
+        # (d') likelihood of the SW fit against EM's, the maximum-likelihood reference (frames seen so far)
+        self.nllp = make_plot("mean negative log-likelihood: SW fit vs EM", equal=False, x="step", y="nll")
+        self.nllp.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.nll_curve = self.nllp.plot(pen=pg.mkPen(FIT, width=1.5), name="SW fit")
+        self.em_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(EM, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
+        self.nllp.addItem(self.em_line)
+        self.nllp.getPlotItem().legend.addItem(pg.PlotDataItem(pen=self.em_line.pen), "EM")
+        self._trace = np.zeros((0, 2))
 
         # controls for the seed's lessons (they change config fields, like the control panel)
         bar = QtWidgets.QHBoxLayout()
@@ -100,19 +109,23 @@ class SWGMMView(MethodView):
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addLayout(bar, 0, 0, 1, 2)
-        grid.addWidget(self.fit, 1, 0, 2, 1)
+        grid.addWidget(self.fit, 1, 0, 3, 1)
         grid.addWidget(self.cost, 1, 1)
         grid.addWidget(self.cdf, 2, 1)
+        grid.addWidget(self.nllp, 3, 1)
+        grid.setRowStretch(1, 3)
+        grid.setRowStretch(2, 3)
+        grid.setRowStretch(3, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        for p in (self.fit, self.cost, self.cdf):
+        for p in (self.fit, self.cost, self.cdf, self.nllp):
             # Grid lines live in the axes' cached pictures and are re-played on every redraw of the plot:
             # ~20 ms a frame here for the three plots, more than the rest of the view together.
             p.showGrid(x=False, y=False)
         self._data_key = None
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
-        return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf}
+        return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf, "nll": self.nllp}
 
     def _place_info(self) -> None:
         self.info.setPos(6, self.fit.getPlotItem().vb.height() - 4)
@@ -164,6 +177,7 @@ class SWGMMView(MethodView):
         seg = np.stack([np.stack([xs[idx], lv[idx]], 1), np.stack([q[idx], lv[idx]], 1)], 1).reshape(-1, 2)
         self.match.setData(seg[:, 0], seg[:, 1])
 
+        self._update_trace(s, em)
         self._sync_controls(s)
         key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
         if key != self._data_key:                # new data or a reset: frame the data, not the direction lines
@@ -175,6 +189,19 @@ class SWGMMView(MethodView):
             pad = 0.15 * (hi - lo).max()
             self.fit.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
             self.cost.enableAutoRange()
+
+    def _update_trace(self, s: dict, em: dict | None) -> None:
+        step = s["step"]
+        if len(self._trace) and step < self._trace[-1, 0]:        # a reset
+            self._trace = np.zeros((0, 2))
+        if not len(self._trace) or step > self._trace[-1, 0]:
+            self._trace = np.vstack([self._trace, [step, s["nll"]]])
+            if len(self._trace) > MAX_TRACE:                       # bounded: keep every second frame
+                self._trace = self._trace[::2]
+        self.nll_curve.setData(self._trace[:, 0], self._trace[:, 1])
+        self.em_line.setVisible(em is not None)
+        if em is not None:
+            self.em_line.setValue(em["nll"])
 
     @staticmethod
     def _set_title(plot: pg.PlotWidget, text: str) -> None:
