@@ -28,8 +28,7 @@ SHARE = {"points": 0.06, "heatmap": 0.04}
 @dataclass
 class CoulombConfig:
     mode: str = param("coulomb", choices=("coulomb", "gan"), live=False, label="objective",
-                      help="coulomb: D regresses the Plummer potential, G descends it; "
-                           "gan: the plain GAN (BCE) with the same networks, to watch it collapse")
+                      help="coulomb: D fits the Plummer potential; gan: plain BCE GAN, same networks")
     eps0: float = param(3.0, lo=0.0, lo_open=True, hi=50.0, log=True, label="ε₀",
                         help="initial Plummer softening ε (the seed: 3)")
     half_life: float = param(5000.0, lo=0.0, lo_open=True, hi=1e7, log=True, unit="steps",
@@ -37,25 +36,23 @@ class CoulombConfig:
     d: float = param(3.0, lo=2.0, lo_open=True, hi=12.0, label="kernel d",
                      help="Plummer kernel dimension: φ(r) = −1/(r²+ε²)^((d−2)/2)")
     exclude_self: bool = param(True, label="exclude own term",
-                               help="drop each point's own φ(0) = −1/ε^(d−2) from its potential "
-                                    "(keeping it makes D's targets blow up as ε shrinks)")
+                               help="drop φ(0) = −1/ε^(d−2) (kept, targets blow up as ε shrinks)")
     normalize: str = param("sum", choices=("sum", "mean"), label="potential",
-                           help="sum: the seed's Φ, summed over the batch; mean: divided by the batch "
-                                "size as in the Coulomb GAN authors' code (targets independent of batch size)")
+                           help="sum over the batch (the seed) or mean (the authors' code)")
     lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
     lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
                             help="Keras-style decay: lr/(1 + decay·step)")
     beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁")
     batch_size: int = param(512, lo=8, hi=4096, log=True, unit="points",
-                            help="real and fake points per step (the potential uses both)")
+                            help="real and fake points per step")
     noise: str = param("uniform", choices=("uniform", "normal"), live=False,
-                       help="distribution of G's 4 inputs: uniform on [−1,1] or standard normal")
+                       help="G's 4 inputs: uniform on [−1,1] or standard normal")
     samples_per_mode: int = param(4000, lo=10, hi=20000, live=False, unit="points",
-                                  help="training points drawn per Gaussian at reset (25 Gaussians)")
+                                  help="training points per Gaussian (25 of them)")
     eval_every: int = param(50, lo=1, hi=10000, unit="steps", label="metrics every",
-                            help="mode coverage is computed on a fixed batch of 2,500 generated points")
+                            help="mode coverage of 2,500 fixed-noise samples")
     gmm_every: int = param(2000, lo=0, hi=1_000_000, unit="steps", label="GMM fit every",
-                           help="fit a 25-component GMM to the generated points (0: only on demand)")
+                           help="25-component GMM of the samples (0: on demand)")
     n_show: int = param(4000, lo=100, hi=50000, unit="points", label="points shown")
     heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution")
 
