@@ -30,7 +30,8 @@ def reference_wpp(x, p):
     xs = np.sort(x)
     n = len(xs)
     cuts = [-np.inf] + [mix_quantile(i / n) for i in range(1, n)] + [np.inf]
-    pdf = lambda y: sum(wk * stats.norm.pdf(y, mk, math.sqrt(vk)) for wk, mk, vk in zip(W.numpy(), M.numpy(), V.numpy()))
+    params = list(zip(W.numpy(), M.numpy(), V.numpy()))
+    pdf = lambda y: sum(wk * stats.norm.pdf(y, mk, math.sqrt(vk)) for wk, mk, vk in params)
     total = 0.0
     for i in range(n):
         a, b = cuts[i], cuts[i + 1]
@@ -40,7 +41,8 @@ def reference_wpp(x, p):
             total += integrate.quad(f, a, b, points=pts, epsabs=1e-14, limit=200)[0]
         else:                                   # split an unbounded cell at x_i (or at its finite end)
             c = min(max(xs[i], a), b)
-            total += integrate.quad(f, a, c, epsabs=1e-14, limit=200)[0] + integrate.quad(f, c, b, epsabs=1e-14, limit=200)[0]
+            for lo, hi in ((a, c), (c, b)):
+                total += integrate.quad(f, lo, hi, epsabs=1e-14, limit=200)[0]
     return total
 
 

@@ -71,7 +71,8 @@ class SWGMMView(MethodView):
         self.nllp = make_plot("mean negative log-likelihood: SW fit vs EM", equal=False, x="step", y="nll")
         self.nllp.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.nll_curve = self.nllp.plot(pen=pg.mkPen(FIT, width=1.5), name="SW fit")
-        self.em_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(EM, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
+        self.em_line = pg.InfiniteLine(angle=0, movable=False,
+                                       pen=pg.mkPen(EM, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
         self.nllp.addItem(self.em_line)
         self.nllp.getPlotItem().legend.addItem(pg.PlotDataItem(pen=self.em_line.pen), "EM")
         self._trace = np.zeros((0, 2))

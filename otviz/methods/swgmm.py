@@ -24,7 +24,8 @@ EM_RESTARTS = 3
 
 @dataclass
 class SWGMMConfig:
-    dataset: str = param("old_faithful", choices=("old_faithful", "two_moons", "ring8", "gaussian", "swiss_roll", "csv"),
+    dataset: str = param("old_faithful",
+                         choices=("old_faithful", "two_moons", "ring8", "gaussian", "swiss_roll", "csv"),
                          live=False, help="Data to fit (z-scored per column): Old Faithful (272 eruptions), "
                                           "the app's toy sets, or a CSV file of points")
     csv_path: str = param("", widget="file", live=False, help="CSV of 2-D points (dataset = csv)")
