@@ -156,6 +156,7 @@ def _init_potential(t, batch: int, n: int, like: torch.Tensor, name: str) -> tor
 _LEVEL_TOL = 1e-3
 _LEVEL_ITERS = 30
 _AA_MEMORY = 30           # Anderson acceleration: number of past iterates mixed
+_STALL_ITERS = 150         # stop when the error has not improved for this many iterations
 _REBUILD_BLOCK = 1 << 16  # float64 elements per block of the float32 kernel rebuild
 _ACCEL = True             # Anderson acceleration on (False: plain Sinkhorn, for comparisons)
 
@@ -280,6 +281,7 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
         lv = torch.zeros_like(G)                     # log v: the iterate, potential g_k + e * lv
         aa = _Anderson(_AA_MEMORY, sqrt_b) if _ACCEL else None
         safe = None                                  # (plain update of the previous iterate, its error)
+        best, since_best = math.inf, 0
         while True:
             t = ker.mv(b * lv.exp())                  # row sums / (a u), for v = exp(lv)
             u = t.reciprocal()                        # row update: rows exact
@@ -290,13 +292,20 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
             n_iter += 1
             n_max -= 1
             err_max = float(err.amax())
-            done = err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
+            if err_max < best:
+                best, since_best = err_max, 0
+            else:
+                since_best += 1
+            # stalled: float32 kernels reach a floor near 1e-6 at eps ~ 1e-3 (rounding of the kernel)
+            done = (err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
+                    or since_best >= _STALL_ITERS)
             if done:
                 # the reported error: the L1 row error after the exact column update (like POT)
                 vp = lvp.exp()
                 t = ker.mv(b * vp)
                 err_max = float((a * (u * t - 1.0).abs()).sum(-1).amax())
-                done = err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
+                done = (err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
+                        or since_best >= _STALL_ITERS)
             errors.append(err_max)
             if done:
                 return f_k + e * u.log(), g_k + e * lvp, (u, vp, t)
