@@ -56,6 +56,22 @@ def test_quantile_matches_root_finder_including_tails():
     assert np.allclose(gmm_cdf(torch.as_tensor(q), W, M, V).numpy(), u.numpy(), atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("w,m,v", [
+    ([0.5, 0.5], [-50.0, 50.0], [0.01, 0.01]),        # a flat CDF between far-apart narrow components
+    ([0.2, 0.8], [1e4, 1e4 + 3.0], [4.0, 0.25]),       # far from the origin: the stopping rule is relative
+    ([1.0], [0.0], [1e-6]),                             # one very narrow component
+])
+def test_quantile_root_search_is_robust(w, m, v):
+    w, m, v = (torch.tensor(a, dtype=D) for a in (w, m, v))
+    u = torch.tensor([1e-4, 0.25, 0.4999, 0.5001, 0.75, 0.9999], dtype=D)
+    q = gmm_quantile(u, w, m, v).numpy()
+    kw = dict(w=w, m=m, v=v)
+    lo, hi = float(m.min() - 20 * v.max().sqrt()), float(m.max() + 20 * v.max().sqrt())
+    ref = np.array([optimize.brentq(lambda y: mix_cdf(y, **kw) - a, lo, hi, xtol=1e-14, rtol=1e-15)
+                    for a in u.numpy()])
+    assert np.allclose(q, ref, rtol=1e-12, atol=1e-9)
+
+
 def test_quantile_batched_over_directions_matches_one_at_a_time():
     gen = torch.Generator().manual_seed(1)
     means = torch.randn(2, 4, dtype=D, generator=gen)
