@@ -175,7 +175,7 @@ def test_wheel_and_sdist_install_into_a_fresh_venv_and_pass_the_self_test(tmp_pa
     venv = tmp_path / "venv"
     # the system site-packages provide torch and Qt (no download, and pip checks the dependencies are
     # met); the wheel's otviz, in the venv, shadows any other install
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-index", str(wheel)], check=True, capture_output=True, timeout=600)
     where = subprocess.run([str(py), "-c", "import otviz; print(otviz.__file__)"], cwd=tmp_path,
