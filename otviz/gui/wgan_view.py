@@ -13,6 +13,7 @@ THETA_MAX = 1.0
 THETA_STEPS = 200                 # slider ticks per unit of θ
 LOG2 = float(np.log(2.0))
 KL_DRAW = 1.25                    # height at which "KL = ∞" is drawn
+CRITIC_TITLE = "critic f − mean{unit}, arrows −∂L_G/∂x"
 
 
 def arrow_heads(seg: np.ndarray, frac: float = 0.3, angle: float = 0.45) -> np.ndarray:
@@ -148,8 +149,11 @@ class WGANView(MethodView):
         self.info.setParentItem(self.samples.getPlotItem().vb)
         self.info.setPos(4, 4)
 
-        self.critic = make_plot("critic f(x); arrows: where the generator pushes its points (−∂L_G/∂x)")
+        self.critic = make_plot(CRITIC_TITLE.format(unit=""))
         self.heat = make_heatmap(self.critic, "viridis")
+        self.critic.setToolTip("The critic f(x) over the plane (its constant removed: it cancels in E f(real) − "
+                               "E f(fake)). Arrows at generated points: −∂L_G/∂x, where the generator's loss "
+                               "pushes each point (∇f for the WGANs), scaled so a typical one is 8 % of the view.")
         self.fake_on_heat = FastScatter((255, 255, 255, 200), 2.0)
         self.arrows = pg.PlotDataItem(pen=pg.mkPen((255, 80, 40), width=1.6), connect="pairs")
         self.critic.addItem(self.fake_on_heat)
@@ -170,6 +174,7 @@ class WGANView(MethodView):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.pages)
         self._rect = None
+        self._field_exp = 0
         self._mode = None
         self._opt = None
 
@@ -184,7 +189,16 @@ class WGANView(MethodView):
         c = s["centers"]
         self.centers.setData(pos=c) if len(c) else self.centers.setData([], [])
         x0, y0, w, h = s["field_rect"]
-        set_heatmap(self.heat, s["field"], (x0, y0, w, h), s["field_levels"])
+        # Clipped critics are tiny (~1e-4): show them in a power-of-ten unit so the colour bar stays readable.
+        lo, hi = s["field_levels"]
+        big = max(abs(lo), abs(hi))
+        k = int(np.floor(np.log10(big))) if big > 0 else 0
+        k = k if k < -2 else 0
+        set_heatmap(self.heat, s["field"] * 10.0 ** -k, (x0, y0, w, h), (lo * 10.0 ** -k, hi * 10.0 ** -k))
+        if k != self._field_exp:
+            self._field_exp = k
+            unit = f" [×1e{k}]" if k else ""
+            self.critic.setTitle(CRITIC_TITLE.format(unit=unit))
         seg = s["arrows"].astype(np.float64)
         both = np.concatenate([seg, arrow_heads(seg)]) if len(seg) else np.zeros((0, 2))
         self.arrows.setData(both[:, 0], both[:, 1])

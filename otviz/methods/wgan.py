@@ -258,6 +258,9 @@ class WGANMethod(Method):
         x0, y0, w, h = self.rect
         values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), self.config.heatmap_res, self.device)
         values = values.cpu().numpy()
+        # A critic is defined up to a constant (it cancels in E f(real) − E f(fake)): drawing f − mean
+        # keeps the colour bar readable when clipping makes f a tiny ripple on a large offset.
+        values -= values.mean()
         lo, hi = np.percentile(values, [1, 99])
         # The critic's steepest slope over the view (finite differences between pixel centres): a lower
         # bound of its Lipschitz constant L, so w_estimate / L estimates W₁ even when clipping shrinks f.
