@@ -251,3 +251,20 @@ def test_divergence_warm_start_and_batch():
     db = sinkhorn_divergence(xb, yb, 0.05, tol=1e-10)
     assert db.value.shape == (2,)
     assert abs(db.value[1].item() - sinkhorn_divergence(x * 0.5, y, 0.05, tol=1e-10).value.item()) < 1e-8
+
+
+def test_warm_start_from_a_larger_eps_anneals_down():
+    x, y = clouds(80, 80, seed=13, scale=3.0)
+    coarse = sinkhorn(x, y, 0.5)
+    cold = sinkhorn(x, y, 0.005)
+    warm = sinkhorn(x, y, 0.005, init=coarse)            # the result itself: its eps is known
+    assert warm.converged and warm.n_scaling_iter > 0
+    assert abs(warm.cost.item() - cold.cost.item()) < 1e-6
+    assert warm.n_iter < cold.n_iter
+
+
+def test_float32_stops_at_its_precision_floor_instead_of_spinning():
+    x, y = clouds(200, 200, seed=14, scale=3.0, dtype=torch.float32)
+    r = sinkhorn(x, y, 0.002, tol=1e-12, max_iter=20_000)  # 1e-12 is beyond float32's reach
+    assert not r.converged and r.n_iter < 5_000
+    assert r.marginal_error < 1e-5 and torch.isfinite(r.plan).all()
