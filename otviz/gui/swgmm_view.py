@@ -52,10 +52,10 @@ class SWGMMView(MethodView):
         self.cost = make_plot("per-point transport cost along x", equal=False, x="projected value", y="cost")
         self.cost_pts = FastScatter(color=REAL, size=5)
         self.cost.addItem(self.cost_pts)
-        self.cost_info = pg.TextItem(color=(20, 20, 20), anchor=(1, 0))
+        self.cost_info = pg.TextItem(color=(20, 20, 20), anchor=(0.5, 0))     # top centre: the tails hold the peaks
         self.cost_info.setParentItem(self.cost.getPlotItem().vb)
         self.cost.getPlotItem().vb.sigResized.connect(
-            lambda: self.cost_info.setPos(self.cost.getPlotItem().vb.width() - 6, 4))
+            lambda: self.cost_info.setPos(self.cost.getPlotItem().vb.width() / 2, 4))
         # (c) CDF alignment: empirical CDF of the projected data against the GMM's CDF
         self.cdf = make_plot("CDF alignment along x", equal=False, x="projected value", y="level")
         self.cdf.addLegend(offset=(5, 5), labelTextSize="8pt")
@@ -124,6 +124,7 @@ class SWGMMView(MethodView):
             # ~20 ms a frame here for the three plots, more than the rest of the view together.
             p.showGrid(x=False, y=False)
         self._data_key = None
+        self._max_sliced = False
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf, "nll": self.nllp}
@@ -144,6 +145,13 @@ class SWGMMView(MethodView):
         self.points.setData(pts)
         dirs, nf = s["directions"], s["n_fixed"]
         rnd, fixed = dirs[: len(dirs) - nf], dirs[len(dirs) - nf:]
+        if s.get("max_sliced") != self._max_sliced:           # the max-sliced direction stands out
+            self._max_sliced = s.get("max_sliced")
+            self.dir_random.setPen(pg.mkPen((230, 120, 0, 220), width=2.5) if self._max_sliced
+                                   else pg.mkPen((40, 80, 220, 70), width=1))
+            label = self.fit.getPlotItem().legend.getLabel(self.dir_random)
+            if label is not None:
+                label.setText("max-sliced direction" if self._max_sliced else "random directions")
         self.dir_random.setData(*self._lines(rnd)) if len(rnd) else self.dir_random.setData([], [])
         self.dir_fixed.setData(*self._lines(fixed)) if len(fixed) else self.dir_fixed.setData([], [])
         self.ell.setData(s["ellipses"][:, 0], s["ellipses"][:, 1])
