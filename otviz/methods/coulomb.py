@@ -130,23 +130,11 @@ class CoulombMethod(Method):
             for group in opt.param_groups:
                 group["lr"], group["betas"] = lr, (cfg.beta1, 0.999)
         real = self._real_batch(b)
-        # One batch of fakes serves both updates (the seed draws fresh noise for G's update; sharing
-        # saves a third generator pass, and G still descends the D just fitted to this batch).
+        # One batch of fakes serves both updates, in the Coulomb GAN authors' order: G first descends
+        # the D of the previous step at these fakes, then D is fitted to the potential at them. (The
+        # seed draws fresh noise for G; sharing saves a third generator pass, and G never follows a
+        # D that has just been fitted to the very same points.)
         fake = self.G(self._noise(b))
-        x = torch.cat([real, fake.detach()])
-
-        # discriminator: regress the potential (Coulomb) or classify real/fake (GAN)
-        out = self.D(x).squeeze(1)
-        if cfg.mode == "coulomb":
-            pot_real, pot_fake = cp.potentials(real, fake, self.eps, cfg.d, cfg.exclude_self,
-                                                cfg.normalize == "mean")
-            d_loss = F.mse_loss(out, torch.cat([pot_real, pot_fake]))
-        else:
-            labels = torch.cat([out.new_ones(b), out.new_zeros(b)])
-            d_loss = F.binary_cross_entropy_with_logits(out, labels)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
 
         # generator: descend D's potential (Coulomb) or fool D (non-saturating GAN loss)
         set_requires_grad(self.D, False)
@@ -161,6 +149,20 @@ class CoulombMethod(Method):
             self.opt_g.step()
         finally:
             set_requires_grad(self.D, True)
+
+        # discriminator: regress the potential (Coulomb) or classify real/fake (GAN)
+        fake = fake.detach()
+        out = self.D(torch.cat([real, fake])).squeeze(1)
+        if cfg.mode == "coulomb":
+            pot_real, pot_fake = cp.potentials(real, fake, self.eps, cfg.d, cfg.exclude_self,
+                                                cfg.normalize == "mean")
+            d_loss = F.mse_loss(out, torch.cat([pot_real, pot_fake]))
+        else:
+            labels = torch.cat([out.new_ones(b), out.new_zeros(b)])
+            d_loss = F.binary_cross_entropy_with_logits(out, labels)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
 
         self.last["d_loss"], self.last["g_loss"] = d_loss.item(), g_loss.item()
         if (self.step_count + 1) % cfg.eval_every == 0 or self._eval_at < 0:
