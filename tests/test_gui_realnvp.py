@@ -153,3 +153,17 @@ def test_tab_trains_live_and_lr_change_is_marked(qtbot):
     finally:
         win.close()
     assert not tab.worker.isRunning()
+
+
+def test_layer_view_follows_stages_that_outgrow_it(view):
+    s = dict(view.snap)
+    s["fwd_points"] = s["fwd_points"] * 10                # training spread the stages ten times wider
+    s["fwd_grid"] = s["fwd_grid"] * 10
+    view.update_snapshot(s)
+    (x0, x1), (y0, y1) = view.layer_plot.getPlotItem().vb.viewRange()
+    lo, hi = np.percentile(s["fwd_points"].reshape(-1, 2), [1, 99], axis=0)
+    assert x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1
+    before = (x0, x1, y0, y1)
+    view.update_snapshot({**s, "fwd_points": s["fwd_points"] * 1.01})    # a small change keeps the view
+    (x0, x1), (y0, y1) = view.layer_plot.getPlotItem().vb.viewRange()
+    assert (x0, x1, y0, y1) == before

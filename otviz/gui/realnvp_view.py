@@ -189,6 +189,8 @@ class RealNVPView(MethodView):
         new_data = s["logp_rect"] != self._box          # a reset, another dataset, a drawn target
         self._box = s["logp_rect"]
         self._draw_layers(fit=first or reset or new_data)
+        if not (first or reset or new_data):
+            self._fit_layers(if_needed=True)
         if first or reset or new_data:   # the data's box: far-flung early samples must not shrink the data
             x0, y0, w, h = s["logp_rect"]
             for plot in (self.data_plot, self.density_plot):
@@ -221,13 +223,22 @@ class RealNVPView(MethodView):
         if fit:
             self._fit_layers()
 
-    def _fit_layers(self) -> None:
-        """One range for every stage of the current direction, so the morph is seen without the view jumping."""
+    def _fit_layers(self, if_needed: bool = False) -> None:
+        """One range for every stage of the current direction, so the morph is seen without the view jumping.
+
+        if_needed: only when the stages have outgrown the view or shrunk to under half of it (training
+        moves them), so that new pictures do not undo the user's zoom at every refresh.
+        """
         pts, _ = self._stages()
         allp = pts.reshape(-1, 2)
         # python floats: pyqtgraph compares the range with 1e307 limits, which float32 cannot hold
         lo, hi = [np.nanpercentile(allp.astype(np.float64), q, axis=0).tolist() for q in (0.5, 99.5)]
         pad = 0.08 * max(hi[0] - lo[0], hi[1] - lo[1], 1e-6)
+        if if_needed:
+            (x0, x1), (y0, y1) = self.layer_plot.getPlotItem().vb.viewRange()
+            inside = x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1
+            if inside and max((hi[0] - lo[0]) / (x1 - x0), (hi[1] - lo[1]) / (y1 - y0)) > 0.5:
+                return
         self.layer_plot.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
 
     # ------------------------------------------------------------------ layer controls
