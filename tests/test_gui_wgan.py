@@ -84,3 +84,19 @@ def test_divergence_panel_follows_theta(qtbot, window):
     panel.set_theta(0.0)
     assert "JS = 0" in panel.readout.text() and "KL(P‖Q_θ) = 0" in panel.readout.text()
     assert panel.w_emp < 0.1 and panel.js_emp < 0.1
+
+
+def test_drawn_target_reaches_the_method(qtbot, window):
+    tab = window.tab_by_name["wgan"]
+    view = tab.view
+    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    view.draw_button.setChecked(True)
+    assert view.vb.drawing
+    t = np.linspace(-1, 1, 40)
+    view.vb.drawn = [np.stack([t, 0.5 * t], 1)]              # as a stroke would leave it
+    view.vb.stroke_finished.emit()
+    qtbot.waitUntil(lambda: tab.session.method.drawn is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: len(tab.last_frame["snap"]["real"]) == 40, timeout=5_000)
+    assert tab.last_frame["snap"]["n_modes"] == 0
+    view.draw_button.setChecked(False)
+    assert not view.vb.drawing

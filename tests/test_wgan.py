@@ -324,3 +324,28 @@ def test_snapshot_lipschitz_is_the_critic_steepest_slope_on_the_view():
     # finite differences of a piecewise-linear critic: never steeper than the true slope, and close to it
     assert 0.8 * exact <= snap["lipschitz"] <= 1.01 * exact
     assert snap["w_estimate"] == m.last_w
+
+
+def test_drawn_target_replaces_the_data_and_survives_a_session_round_trip():
+    cfg = WGANConfig(width=16, batch_size=32, n_points=1000)
+    m = WGANMethod(cfg, seed=0)
+    m.step()
+    with pytest.raises(ValueError, match="10 finite"):
+        m.edit("points", np.zeros((5, 2)))
+    with pytest.raises(ValueError):
+        m.edit("lasso", None)
+    t = np.linspace(0, 1, 50)
+    pts = np.stack([3 + t, 3 - t], 1)                         # a diagonal stroke far from the ring
+    m.edit("points", pts)
+    assert m.centers is None and np.array_equal(m.data_np, pts)
+    out = m.step()
+    assert "modes" not in out                                 # no known modes for a drawing
+    real = m.snapshot()["real"]
+    assert len(real) == 50 and np.allclose(np.sort(real[:, 0]), np.sort(pts[:, 0]), atol=1e-6)
+    state = m.state_dict()
+    more = [m.step() for _ in range(2)]
+    c = WGANMethod(cfg, seed=0)
+    c.load_state_dict(state)
+    assert np.array_equal(c.data_np, pts) and [c.step() for _ in range(2)] == more
+    c.reset()                                                 # reset returns to the dataset
+    assert c.centers is not None and len(c.data_np) == 1000

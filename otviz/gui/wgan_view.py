@@ -7,6 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from otviz.core import divergences as dv
 from otviz.gui.fastpoints import FastScatter
+from otviz.gui.realnvp_view import DrawViewBox          # the same spray-to-draw gesture as the RealNVP tab
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
 
 THETA_MAX = 1.0
@@ -139,12 +140,18 @@ class DivergencePanel(QtWidgets.QWidget):
 class WGANView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
-        self.samples = make_plot("real (blue) and generated (orange) samples")
+        self.vb = DrawViewBox()
+        self.samples = pg.PlotWidget(viewBox=self.vb, title="real (blue) and generated (orange) samples")
+        self.samples.setAspectLocked(True)
+        self.samples.showGrid(x=True, y=True, alpha=0.15)
+        self.samples.setMenuEnabled(False)
         self.real = FastScatter(REAL, 3.0)
         self.fake = FastScatter(FAKE, 3.0)
         self.centers = pg.ScatterPlotItem(size=14, symbol="+", pen=pg.mkPen((0, 0, 0, 150), width=1), brush=None)
-        for item in (self.centers, self.fake, self.real):      # the real clusters are tight: keep them on top
+        self.drawn = FastScatter((20, 150, 70, 220), 4)
+        for item in (self.centers, self.fake, self.real, self.drawn):   # real clusters are tight: on top
             self.samples.addItem(item)
+        self.drawn.setVisible(False)
         self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 190))
         self.info.setParentItem(self.samples.getPlotItem().vb)
         self.info.setPos(4, 4)
@@ -161,11 +168,16 @@ class WGANView(MethodView):
         self.critic.setXLink(self.samples)
         self.critic.setYLink(self.samples)
 
+        self.draw_button = QtWidgets.QPushButton("✎ Draw target")
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip("Drag in the samples view to spray points: the networks keep training, "
+                                    "now on all the points drawn so far. Reset returns to the dataset.")
         training = QtWidgets.QWidget()
-        tl = QtWidgets.QHBoxLayout(training)
+        tl = QtWidgets.QGridLayout(training)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.samples, 1)
-        tl.addWidget(self.critic, 1)
+        tl.addWidget(self.samples, 0, 0)
+        tl.addWidget(self.critic, 0, 1)
+        tl.addWidget(self.draw_button, 1, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
         self.divergences = DivergencePanel()
         self.pages = QtWidgets.QTabWidget()
         self.pages.addTab(training, "Training")
@@ -173,6 +185,8 @@ class WGANView(MethodView):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.pages)
+        self.draw_button.toggled.connect(self._draw_mode)
+        self.vb.stroke_finished.connect(self._stroke)
         self._rect = None
         self._field_exp = 0
         self._mode = None
@@ -181,6 +195,19 @@ class WGANView(MethodView):
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"samples": self.samples, "critic": self.critic, "divergence_lines": self.divergences.lines_plot,
                 "divergence_curves": self.divergences.curves, "divergences": self.divergences, "view": self}
+
+    def _draw_mode(self, on: bool) -> None:
+        self.vb.drawing = on
+        self.vb.drawn = []
+        self.drawn.setVisible(on)       # hidden, not emptied: FastScatter is never given zero points
+        self.draw_button.setText("✎ Drawing… (press to stop)" if on else "✎ Draw target")
+
+    def _stroke(self) -> None:
+        pts = self.vb.points()
+        if len(pts):
+            self.drawn.setData(pts)
+        if len(pts) >= 10:
+            self.edit_requested.emit("points", pts)
 
     def update_snapshot(self, s: dict) -> None:
         self.real.setData(s["real"])
@@ -210,7 +237,7 @@ class WGANView(MethodView):
         if cov is not None and s["n_modes"]:
             text += f"\nmodes {int(cov[0])}/{s['n_modes']}   high quality {100 * cov[1]:.1f} %"
         self.info.setText(text)
-        if self._rect != s["rect"]:                       # first frame or another dataset: frame the data
+        if self._rect != s["rect"] and not self.vb.drawing:  # first frame, another dataset: frame the data
             self._rect = s["rect"]
             x0, y0, w, h = self._rect
             self.samples.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0)

@@ -95,8 +95,7 @@ class WGANMethod(Method):
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
         cfg = self.config
-        self.data_np, self.centers, self.mode_std = self._make_data(cfg)
-        self.data = torch.as_tensor(self.data_np, dtype=torch.float32, device=self.device)
+        self.drawn: np.ndarray | None = None        # a target drawn in the view replaces the dataset
         self.G, self.D = make_nets(cfg.noise_dim, cfg.width, cfg.depth)
         self.G.to(self.device)
         self.D.to(self.device)
@@ -104,11 +103,28 @@ class WGANMethod(Method):
         # Fixed noise for drawing and evaluation, from its own generator so it never shifts training draws.
         g = torch.Generator().manual_seed(self.seed + 7919)
         self.z_show = torch.randn(10000, cfg.noise_dim, generator=g).to(self.device)
-        self.real_show = self.data_np[self.rng.permutation(len(self.data_np))[:5000]].astype(np.float32)
-        self.rect = _view_rect(self.data_np)
-        self.coverage: tuple[float, float] | None = None
         self.last_w = float("nan")
+        self._set_data(*self._make_data(cfg))
+
+    def _set_data(self, x: np.ndarray, centers: np.ndarray | None, std: float) -> None:
+        self.data_np, self.centers, self.mode_std = x, centers, std
+        self.data = torch.as_tensor(x, dtype=torch.float32, device=self.device)
+        # the drawn real points: a fixed random subset (the grid's points come ordered by centre)
+        self.real_show = x[np.random.default_rng(0).permutation(len(x))[:10000]].astype(np.float32)
+        self.rect = _view_rect(x)
+        self.coverage: tuple[float, float] | None = None
         self._cache: dict[str, dict] = {}           # throttled parts of the snapshot
+
+    def edit(self, action: str, payload: Any) -> None:
+        """'points': train on these (N, 2) points (a target drawn in the view) from now on, keeping the
+        networks, so the generator is seen moving to the new shape. Mode coverage is off for them."""
+        if action != "points":
+            super().edit(action, payload)
+        pts = np.asarray(payload, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1:] != (2,) or len(pts) < 10 or not np.isfinite(pts).all():
+            raise ValueError("WGAN: a drawn target needs at least 10 finite (x, y) points")
+        self.drawn = pts.copy()
+        self._set_data(self.drawn, None, 0.0)
 
     @staticmethod
     def _make_data(cfg: WGANConfig) -> tuple[np.ndarray, np.ndarray | None, float]:
@@ -272,13 +288,20 @@ class WGANMethod(Method):
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "coverage": self.coverage}
+                "opt_d": self.opt_d.state_dict(), "coverage": self.coverage, "drawn": self.drawn}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        drawn = state.get("drawn")
+        if drawn is not None and (self.drawn is None or not np.array_equal(drawn, self.drawn)):
+            self.drawn = np.array(drawn)
+            self._set_data(self.drawn, None, 0.0)
+        elif drawn is None and self.drawn is not None:       # back to before the drawing
+            self.drawn = None
+            self._set_data(*self._make_data(self.config))
         self.coverage = state.get("coverage")
         self._cache = {}
 
