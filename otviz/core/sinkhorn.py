@@ -18,7 +18,7 @@ The kernel is stored in the input dtype; potentials and scalings are float64 vec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -50,10 +50,15 @@ class SinkhornResult:
     converged: bool               # marginal_error <= tol
     eps: float
     n_scaling_iter: int = 0       # how many of the first entries of `errors` were at a larger eps
+    # the potentials at full (float64) precision: a float32 f, g would blur a warm start at small eps
+    f_full: torch.Tensor | None = field(default=None, repr=False)
+    g_full: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def init(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(f, g), to pass as `init=` to warm-start the next solve."""
+        if self.f_full is not None and self.g_full is not None:
+            return self.f_full, self.g_full
         return self.f, self.g
 
 
@@ -361,9 +366,9 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
     cost = torch.bmm(P.reshape(B, 1, n_m), C.reshape(B, n_m, 1)).reshape(B)
     # <P,C> + eps KL(P | a x b) = <P 1, F> + <P^T 1, G>, since log(P / ab) = (F + G - C) / eps
     objective = ((au * t * F).sum(-1) + (b * G).sum(-1)).to(dt)
-    F, G = F.to(dt), G.to(dt)
     err = errors[-1]
-    return dict(cost=cost, objective=objective, plan=P, cost_matrix=C, f=F, g=G, n_iter=n_iter,
+    return dict(cost=cost, objective=objective, plan=P, cost_matrix=C, f=F.to(dt), g=G.to(dt), f_full=F,
+                g_full=G, n_iter=n_iter,
                 marginal_error=err, errors=np.asarray(errors, dtype=np.float64),
                 converged=bool(err <= tol), eps=float(eps), n_scaling_iter=n_scaling)
 
@@ -414,7 +419,7 @@ def sinkhorn(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: float = 2, a=No
         out = _solve(C, a_, b_, eps, max_iter=int(max_iter), tol=float(tol), g0=g0, scaling=eps_scaling,
                      start_eps=start_eps)
     if not batched:
-        for k in ("cost", "objective", "plan", "cost_matrix", "f", "g"):
+        for k in ("cost", "objective", "plan", "cost_matrix", "f", "g", "f_full", "g_full"):
             out[k] = out[k].squeeze(0)
     return SinkhornResult(**out)
 
@@ -450,13 +455,14 @@ def sinkhorn_divergence(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: floa
     any eps, S >= 0 and S(x, x) = 0. `value` is differentiable with respect to x and y (not the
     weights): the three problems are solved without autograd and the gradient is the envelope-theorem
     one, sum_j P_ij grad_x C(x_i, y_j), at the solved plans, so no iteration is back-propagated.
-    init: a previous result's `.init` (three (f, g) pairs: xy, xx, yy) to warm-start the three solves.
+    init: a previous SinkhornDivergence, or three inits (results or (f, g) pairs: xy, xx, yy), to
+        warm-start the three solves.
     Other arguments as in `sinkhorn`.
     """
     if init is None:
         init = (None, None, None)
     elif isinstance(init, SinkhornDivergence):
-        init = init.init
+        init = (init.xy, init.xx, init.yy)           # results: a larger eps is annealed down from
     if len(init) != 3:
         raise ValueError("init must be a SinkhornDivergence or three (f, g) pairs (xy, xx, yy)")
     batched = x.dim() == 3
