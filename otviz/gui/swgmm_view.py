@@ -11,7 +11,7 @@ from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
 
 MAX_TRACE = 4000                # frames kept in the nll trace
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
-LINE_REACH = 50.0               # direction lines run through the origin to ±this (beyond any z-scored data)
+LINE_REACH = 3.0                # direction lines run through the origin to ±this × the data's radius
 FIT = (30, 60, 200)
 EM = (120, 120, 120)
 
@@ -38,7 +38,7 @@ class SWGMMView(MethodView):
                                       connect="finite", name="EM fit (scikit-learn)")
         self.em_means = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen((*EM, 200), width=1.5), brush=None)
         self.ell_w = pg.PlotDataItem(pen=pg.mkPen((*FIT, 70), width=1), connect="finite")
-        self.ell = pg.PlotDataItem(pen=pg.mkPen((*FIT, 230), width=1.8), connect="finite", name="SW fit")
+        self.ell = pg.PlotDataItem(pen=pg.mkPen((*FIT, 230), width=1.5), connect="finite", name="SW fit")
         self.means = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(ACCENT), pen=pg.mkPen("w"), name="means")
         for it in (self.dir_random, self.dir_fixed, self.em_ell, self.em_means, self.ell_w, self.ell, self.means):
             self.fit.addItem(it)
@@ -61,8 +61,8 @@ class SWGMMView(MethodView):
         self.cdf.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.match = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs",
                                      name="transport x₍ᵢ₎ → F⁻¹")
-        self.ecdf = pg.PlotDataItem(pen=pg.mkPen(REAL[:3], width=2), name="data (empirical)")
-        self.gcdf = pg.PlotDataItem(pen=pg.mkPen(FAKE[:3], width=2), name="GMM")
+        self.ecdf = pg.PlotDataItem(pen=pg.mkPen(REAL[:3], width=1.5), name="data (empirical)")
+        self.gcdf = pg.PlotDataItem(pen=pg.mkPen(FAKE[:3], width=1.5), name="GMM")
         for it in (self.match, self.ecdf, self.gcdf):
             self.cdf.addItem(it)
         self.cdf.setYRange(0, 1, padding=0.02)
@@ -125,6 +125,8 @@ class SWGMMView(MethodView):
             p.showGrid(x=False, y=False)
         self._data_key = None
         self._max_sliced = False
+        self._em_key = ()
+        self._reach = 10.0
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf, "nll": self.nllp}
@@ -135,14 +137,17 @@ class SWGMMView(MethodView):
     def _fixed_entered(self) -> None:
         self.param_requested.emit({"fixed_directions": self.fixed_box.currentText().strip() or "none"})
 
-    @staticmethod
-    def _lines(dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        seg = np.stack([-LINE_REACH * dirs, LINE_REACH * dirs], 1).reshape(-1, 2)
+    def _lines(self, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Long enough to cross the data, short enough that a dashed pen is not dashed far off-screen.
+        seg = np.stack([-self._reach * dirs, self._reach * dirs], 1).reshape(-1, 2)
         return seg[:, 0], seg[:, 1]
 
     def update_snapshot(self, s: dict) -> None:
         pts = s["points"]
-        self.points.setData(pts)
+        old = self.points.data()
+        if old.shape != pts.shape or not np.array_equal(old, pts):     # the data rarely change: keep the polygon
+            self.points.setData(pts)
+            self._reach = LINE_REACH * float(np.sqrt((pts * pts).sum(1).max())) if len(pts) else 1.0
         dirs, nf = s["directions"], s["n_fixed"]
         rnd, fixed = dirs[: len(dirs) - nf], dirs[len(dirs) - nf:]
         if s.get("max_sliced") != self._max_sliced:           # the max-sliced direction stands out
@@ -158,12 +163,15 @@ class SWGMMView(MethodView):
         self.ell_w.setData(s["ellipses_weighted"][:, 0], s["ellipses_weighted"][:, 1])
         self.means.setData(pos=s["means"])
         em = s.get("em")
-        if em is not None:
-            self.em_ell.setData(em["ellipses"][:, 0], em["ellipses"][:, 1])
-            self.em_means.setData(pos=em["means"])
-        else:
-            self.em_ell.setData([], [])
-            self.em_means.setData([])
+        em_key = None if em is None else (em["nll"], em["means"].tobytes())
+        if em_key != self._em_key:                                     # EM's fit is fixed for a run
+            self._em_key = em_key
+            if em is not None:
+                self.em_ell.setData(em["ellipses"][:, 0], em["ellipses"][:, 1])
+                self.em_means.setData(pos=em["means"])
+            else:
+                self.em_ell.setData([], [])
+                self.em_means.setData([])
         p = s["p"]
         sw = f"{s['sw']:.4g}" if np.isfinite(s['sw']) else "—"
         text = f"step {s['step']}   SW_{p:g} = {sw}   nll = {s['nll']:.4f}"
