@@ -149,17 +149,18 @@ def _solve_quantiles(levels, weights, means, variances, tol, max_iters):
     half_w = (0.5 * weights)[..., :, None]
     pdf_w = (weights / (sd * math.sqrt(2.0 * math.pi)))[..., :, None]     # f(x) = Σ pdf_w exp(−t²)
     rsign = -sign[..., 0]
+    step_tol = tol * (1.0 + float(torch.maximum(lo.abs(), hi.abs()).max())) if x.numel() else tol
     for _ in range(max_iters):
         t = torch.addcmul(shift, x[..., None], scale)
         resid = rsign * ((torch.erfc(t) @ half_w)[..., 0] - target)       # F(x) − u
-        f = (torch.exp(-t * t) @ pdf_w)[..., 0]
+        f = (torch.exp(t.square().neg_()) @ pdf_w)[..., 0]
         above = resid >= 0
         hi = torch.where(above, x, hi)
         lo = torch.where(above, lo, x)
         new = x - resid / f
-        bad = ~((new >= lo) & (new <= hi))                                 # also catches f = 0 (inf/nan)
-        new = torch.where(bad, 0.5 * (lo + hi), new)
-        done = bool(((new - x).abs() <= tol * (1.0 + x.abs())).all())
+        inside = (new >= lo) & (new <= hi)                                 # false for f = 0 (inf/nan) too
+        new = torch.where(inside, new, 0.5 * (lo + hi))
+        done = float((new - x).abs().max()) <= step_tol if x.numel() else True
         x = new
         if done:
             break
