@@ -3,6 +3,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -124,6 +125,32 @@ def test_snapshot_is_plain_data_with_consistent_views():
     m.update({"show_em": False, "axis": "y"})
     snap = m.snapshot()
     assert "em" not in snap and np.allclose(snap["proj"], snap["points"][:, 1])
+
+
+def test_axis_views_within_a_view_budget_and_refreshed_on_request():
+    m = SWGMMMethod(seed=0)
+    m.step()
+    m.snapshot()
+    m.step()
+    snap = m.snapshot()
+    assert snap["fresh"] and snap["axis_step"] == 2 and snap["view_budget"] is None    # CLI, recordings
+    m.edit("view_budget", 0.05)
+    m.step()
+    snap = m.snapshot()                  # computed a moment ago: within its 5 % share, the last one again
+    assert not snap["fresh"] and snap["axis_step"] == 2 and m.step_count == 3
+    m.edit("refresh", None)
+    snap = m.snapshot()
+    assert snap["fresh"] and snap["axis_step"] == 3
+    m.step()
+    time.sleep(m._axis_cache["cost_s"] / 0.05 + 0.01)    # once 20× its cost has passed it is due again
+    snap = m.snapshot()
+    assert snap["fresh"] and snap["axis_step"] == 4
+    m.update({"axis": "y"})                               # a new axis is drawn at once
+    assert m.snapshot()["axis"] == "y" and np.allclose(m.snapshot()["proj"], m.x_np[:, 1])
+    with pytest.raises(ValueError, match="view budget"):
+        m.edit("view_budget", 2.0)
+    with pytest.raises(ValueError, match="does not accept"):
+        m.edit("move_point", {})
 
 
 def test_live_optimizer_and_lr_changes_keep_the_run():

@@ -66,6 +66,12 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     view.fixed_box.setEditText("0, 30, 60")
     view.fixed_box.lineEdit().returnPressed.emit()
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (3, 2), timeout=5_000)
+    # Paused, the views catch up: stale axis views (kept within a time budget while playing) are refreshed.
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: not tab.worker.is_running, timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"]["fresh"]
+                    and tab.last_frame["snap"]["axis_step"] == tab.session.step_count, timeout=5_000)
+    assert tab.session.method.view_budget == 0.05
     # The nll trace follows the frames and EM's line sits at its nll.
     x, y = view.nll_curve.getData()
     assert len(x) >= 3 and np.all(np.diff(x) > 0)

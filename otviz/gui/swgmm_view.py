@@ -9,6 +9,7 @@ from otviz.core.sliced import FIXED_PRESETS
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
 
+VIEW_BUDGET = 0.05              # share of the worker's time the axis views (b, c) may take while playing
 MAX_TRACE = 4000                # frames kept in the nll trace
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
 LINE_REACH = 3.0                # direction lines run through the origin to ±this × the data's radius
@@ -123,6 +124,9 @@ class SWGMMView(MethodView):
             # Grid lines live in the axes' cached pictures and are re-played on every redraw of the plot:
             # ~20 ms a frame here for the three plots, more than the rest of the view together.
             p.showGrid(x=False, y=False)
+        # Stale axis views (the method refreshes them within a time budget): ask again once frames stop.
+        self.refresh_timer = QtCore.QTimer(self, singleShot=True, interval=300)
+        self.refresh_timer.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
         self._data_key = None
         self._max_sliced = False
         self._em_key = ()
@@ -183,7 +187,8 @@ class SWGMMView(MethodView):
 
         axis = s["axis"]
         self._set_title(self.cost, f"per-point transport cost along {axis}")
-        self.cost_info.setText(f"W_{p:g}^{p:g} = {s['axis_wpp']:.4g}")
+        age = "" if s["fresh"] else f"  (step {s['axis_step']})"
+        self.cost_info.setText(f"W_{p:g}^{p:g} = {s['axis_wpp']:.4g}{age}")
         self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
         self._set_title(self.cdf, f"CDF alignment along {axis}")
         xs, lv, q = s["cdf_x"], s["cdf_levels"], s["gmm_quantiles"]
@@ -196,6 +201,9 @@ class SWGMMView(MethodView):
 
         self._update_trace(s, em)
         self._sync_controls(s)
+        if s["view_budget"] != VIEW_BUDGET:
+            self.edit_requested.emit("view_budget", VIEW_BUDGET)
+        self.refresh_timer.stop() if s["fresh"] else self.refresh_timer.start()
         key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
         if key != self._data_key:                # new data or a reset: frame the data, not the direction lines
             self._data_key = key

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,9 @@ class SWGMMMethod(Method):
     title = "SW-GMM"
     Config = SWGMMConfig
     metrics = ("sw", "nll", "em_nll")
+    # Share of the time the axis views (b, c) may take while the GUI streams frames (its view asks for it
+    # with the edit "view_budget"); None: they are fresh at every snapshot (CLI, recordings, tests).
+    view_budget: float | None = None
 
     def _check_config(self, cfg: SWGMMConfig) -> None:
         fixed = parse_fixed_directions(cfg.fixed_directions)
@@ -109,6 +113,7 @@ class SWGMMMethod(Method):
         self._max_angle = 0.0
         self._last_dirs = np.zeros((0, 2))
         self._last_sw = math.nan
+        self._axis_cache = None
         self._make_optimizer()
 
     def _make_optimizer(self) -> None:
@@ -181,12 +186,39 @@ class SWGMMMethod(Method):
                 "directions": self._last_dirs, "n_fixed": len(self._fixed), "max_sliced": cfg.max_sliced,
                 "sw": self._last_sw, "nll": G.mean_nll(self.x_np, g), "p": cfg.p, "axis": cfg.axis,
                 "fixed_text": cfg.fixed_directions, "dataset": cfg.dataset}
-        snap.update(self._axis_views(g))
+        snap.update(self._axis_part(g))
         if cfg.show_em:
             snap["em"] = {"weights": self.em.weights, "means": self.em.means, "covs": self.em.full_covs,
                           "ellipses": self.em_ellipses[0], "ellipses_weighted": self.em_ellipses[1],
                           "nll": self.em_nll}
         return snap
+
+    def _axis_part(self, g: G.GMM) -> dict:
+        """The axis views, recomputed unless a view budget is set and they are not yet due by it."""
+        cfg, c, now = self.config, self._axis_cache, time.perf_counter()
+        key = (cfg.axis, cfg.p, self.config.n_components, len(self.x_np))
+        due = c is None or c["key"] != key or (c["axis_step"] != self.step_count and (
+            self.view_budget is None or now - c["t"] >= c["cost_s"] / self.view_budget))
+        if due:
+            c = self._axis_views(g)
+            c.update(key=key, axis_step=self.step_count, t=now, cost_s=time.perf_counter() - now)
+            self._axis_cache = c
+        out = {k: v for k, v in c.items() if k not in ("key", "t", "cost_s")}
+        out["fresh"] = c["axis_step"] == self.step_count
+        out["view_budget"] = self.view_budget
+        return out
+
+    def edit(self, action: str, payload) -> None:
+        """'refresh': fresh axis views at the next snapshot; 'view_budget': a share in (0, 1] of the time
+        the axis views may take while frames stream, or None for fresh views at every snapshot."""
+        if action == "refresh":
+            self._axis_cache = None
+        elif action == "view_budget":
+            if payload is not None and not 0 < float(payload) <= 1:
+                raise ValueError(f"SW-GMM: view budget must be in (0, 1], got {payload}")
+            self.view_budget = None if payload is None else float(payload)
+        else:
+            super().edit(action, payload)
 
     def _axis_views(self, g: G.GMM) -> dict:
         """Per-point transport cost and CDF alignment along the chosen axis (views b and c)."""
@@ -226,6 +258,7 @@ class SWGMMMethod(Method):
         else:
             self._make_optimizer()
         self._max_angle = float(state["max_angle"])
+        self._axis_cache = None
 
 
 def _zscored(x: np.ndarray, name: str) -> np.ndarray:
