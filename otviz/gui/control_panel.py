@@ -186,6 +186,12 @@ class ControlPanel(QtWidgets.QWidget):
             self.apply_button.setStyleSheet("")
             self.restart_requested.emit(staged)
 
+    def show_config(self, config: Any) -> None:
+        """Show the values in force, leaving values staged for 'Apply & reset' as they are."""
+        for name, row in self.rows.items():
+            if name not in self.staged:
+                row.set_value(getattr(config, name))
+
     def set_config(self, config: Any) -> None:
         """Show the values in force (after a reset, a refused change or an opened session)."""
         self.staged = {}

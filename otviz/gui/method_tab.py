@@ -82,6 +82,7 @@ class MethodTab(QtWidgets.QWidget):
         self.recorder: Recorder | None = None
         self._frame_times: deque[float] = deque(maxlen=30)
         self.last_frame: dict | None = None
+        self._shown_config = self.session.method.config
         self._layout()
 
         self.worker = TrainingWorker(self.session, parent=self)
@@ -189,8 +190,10 @@ class MethodTab(QtWidgets.QWidget):
                 self._capture(f["step"])
             now = time.perf_counter()
             self._frame_times.append(now)
-            if f["step"] == 0 and not self.panel.staged:
-                self.panel.set_config(self.session.method.config)
+            cfg = self.session.method.config
+            if cfg != self._shown_config:       # a reset, an opened session, or a change with side effects
+                self._shown_config = cfg
+                self.panel.show_config(cfg)
         finally:
             self.worker.frame_done()
 
