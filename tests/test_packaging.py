@@ -25,7 +25,7 @@ def test_self_test_passes_and_exports_non_blank_snapshots(qapp, tmp_path):
     from otviz.selftest import MIN_INK, ink_fraction, run_self_test
 
     out = io.StringIO()
-    assert run_self_test(steps=2, out_dir=str(tmp_path), stream=out) == 0, out.getvalue()
+    assert run_self_test(steps=1, out_dir=str(tmp_path), stream=out) == 0, out.getvalue()
     text = out.getvalue()
     assert "self-test passed" in text
     for name in method_names():
