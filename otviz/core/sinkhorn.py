@@ -165,7 +165,8 @@ def _init_potential(t, batch: int, n: int, like: torch.Tensor, name: str) -> tor
 _LEVEL_TOL = 1e-3
 _LEVEL_ITERS = 30
 _AA_MEMORY = 30           # Anderson acceleration: number of past iterates mixed
-_STALL_ITERS = 150         # stop when the error has not improved for this many iterations
+_AA_PAUSE = 5             # plain iterations after the acceleration misbehaved
+_STALL_ITERS = 200         # stop when the error has not improved for this many iterations
 _REBUILD_BLOCK = 1 << 16  # float64 elements per block of the float32 kernel rebuild
 _ACCEL = True             # Anderson acceleration on (False: plain Sinkhorn, for comparisons)
 
@@ -289,7 +290,8 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
         f_k = ker.rebuild(g_k, e)
         lv = torch.zeros_like(G)                     # log v: the iterate, potential g_k + e * lv
         aa = _Anderson(_AA_MEMORY, sqrt_b) if _ACCEL else None
-        safe = None                                  # (plain update of the previous iterate, its error)
+        aa_best = (math.inf, None)                   # (best error since the last restart, its plain update)
+        plain_until = 0
         best, since_best = math.inf, 0
         while True:
             t = ker.mv(b * lv.exp())                  # row sums / (a u), for v = exp(lv)
@@ -323,14 +325,17 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
                 return f_k + e * u.log(), g_k + e * lvp, (u, vp, t)
             if aa is None:
                 lv = lvp
-            elif safe is not None and err_max > 2.0 * safe[1]:
-                # the extrapolated iterate is worse than the one before it: fall back to the plain
-                # Sinkhorn step from that one and forget the history
+            elif err_max > 2.0 * aa_best[0]:
+                # extrapolation made things worse than the best iterate since the last restart: go
+                # back to that iterate's plain update, forget the history, take a few plain steps
                 aa.clear()
-                lv, safe = safe[0], None
+                lv = aa_best[1]
+                aa_best, plain_until = (math.inf, None), n_iter + _AA_PAUSE
             else:
-                safe = (lvp, err_max)
-                lv = aa.step(lv, lvp)
+                if err_max < aa_best[0]:
+                    aa_best = (err_max, lvp)
+                lv_aa = aa.step(lv, lvp)
+                lv = lv_aa if n_iter >= plain_until else lvp
             size = float(lv.abs().amax())
             if not math.isfinite(size):                # a singular extrapolation: take the plain step
                 if aa is not None:
@@ -342,8 +347,8 @@ def _solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max
                 f_k = ker.rebuild(g_k, e)
                 if aa is not None:
                     aa.shift(lv)
-                if safe is not None:
-                    safe = (safe[0] - lv, safe[1])
+                if aa_best[1] is not None:
+                    aa_best = (aa_best[0], aa_best[1] - lv)
                 lv = torch.zeros_like(lv)
 
     G = torch.zeros_like(b) if g0 is None else g0
