@@ -48,6 +48,8 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     win.resize(*size)
     win.show()
     tab = win.tab_by_name[name]
+    if os.environ.get("OTVIZ_BENCH_MAX_FPS"):         # experiments: cap the frame rate
+        tab.worker.max_fps = float(os.environ["OTVIZ_BENCH_MAX_FPS"])
     frames: list[float] = []
     tab.worker.frame.connect(lambda f: frames.append(time.perf_counter()))
     # CPU seconds spent in the worker thread on steps and on snapshots (thread_time there), and in the

@@ -48,7 +48,7 @@ def _legacy_item():
     return DrawPointsScatter
 
 
-def measure(n_points: int = 25_000, repeat: int = 20, size=(800, 600)) -> dict[str, tuple[float, float]]:
+def measure(n_points: int = 25_000, repeat: int = 20, size=(800, 600), only: str = "") -> dict[str, tuple[float, float]]:
     """Median (wall, CPU) seconds per frame for each way of drawing the same points."""
     import pyqtgraph as pg
     from PySide6 import QtWidgets
@@ -68,6 +68,8 @@ def measure(n_points: int = 25_000, repeat: int = 20, size=(800, 600)) -> dict[s
     }
     out = {}
     for name, make in makers.items():
+        if only and name != only:
+            continue
         w = make_plot("redraw")
         w.resize(*size)
         img = make_heatmap(w)
@@ -96,9 +98,26 @@ def measure(n_points: int = 25_000, repeat: int = 20, size=(800, 600)) -> dict[s
     return out
 
 
+def pool_probe(quick: bool) -> tuple[float, float] | None:
+    """FastScatter's frame with Qt's GUI thread pool left on (a separate process: it is set per process)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "QT_NO_GUI_THREADPOOL"}
+    env["OTVIZ_QT_THREADPOOL"] = "1"
+    cmd = [sys.executable, "-m", "benchmarks.redraw", "--probe", str(8 if quick else 20)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("[")]
+    return tuple(json.loads(lines[-1])) if lines else None
+
+
 def run(quick: bool = False) -> list[Row]:
     rows = []
     res = measure(25_000, repeat=8 if quick else 20)
+    probe = pool_probe(quick)
+    if probe is not None:
+        res["FastScatter with Qt's GUI thread pool"] = probe
     stock = res["stock ScatterPlotItem"]
     for name, (wall, cpu) in res.items():
         fast = name == "FastScatter"
@@ -120,6 +139,14 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks.run import topic_main
+    import sys
 
-    topic_main(run)
+    if "--probe" in sys.argv:
+        import json
+
+        r = measure(25_000, repeat=int(sys.argv[-1]), only="FastScatter")
+        print(json.dumps(r["FastScatter"]))
+    else:
+        from benchmarks.run import topic_main
+
+        topic_main(run)

@@ -9,10 +9,20 @@ instead of one rasterised ellipse per point. Vector devices (SVG export) always 
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
 from PySide6 import QtCore, QtGui
+
+# Qt's raster engine hands big fills and image draws to a thread pool and waits for it. On a 2-core
+# machine where a training thread already holds a core, the hand-off (futex waits, measured with py-spy
+# as ~25 % of a redraw's samples) costs more than it saves: a 25k-point frame took ~20 ms of CPU with
+# the pool and ~12 ms without. The variable is read when the pool is first used (the first paint),
+# so setting it here, when the views are imported, is early enough. OTVIZ_QT_THREADPOOL=1 keeps it.
+if os.environ.get("OTVIZ_QT_THREADPOOL") != "1":
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 # Above this many points the raster path is used (below it drawPoints is already cheap, and a
 # full-viewport image would cost more than the points).
