@@ -42,7 +42,7 @@ class CoulombConfig:
     lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
     lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
                             help="Keras-style decay: lr/(1 + decay·step)")
-    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁")
+    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁", help="Adam's first-moment decay (the seed: 0.5)")
     batch_size: int = param(512, lo=8, hi=4096, log=True, unit="points",
                             help="real and fake points per step")
     noise: str = param("uniform", choices=("uniform", "normal"), live=False,
@@ -53,8 +53,10 @@ class CoulombConfig:
                             help="mode coverage of 2,500 fixed-noise samples")
     gmm_every: int = param(2000, lo=0, hi=1_000_000, unit="steps", label="GMM fit every",
                            help="25-component GMM of the samples (0: on demand)")
-    n_show: int = param(4000, lo=100, hi=50000, unit="points", label="points shown")
-    heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution")
+    n_show: int = param(4000, lo=100, hi=50000, unit="points", label="points shown",
+                        help="generated points drawn (fixed noise)")
+    heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution",
+                             help="grid on which D is drawn")
 
 
 class CoulombMethod(Method):
