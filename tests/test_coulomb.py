@@ -294,3 +294,12 @@ def test_learned_potential_has_its_well_where_the_fakes_miss_a_mode():
     cx, cy = grid25_centers()[7]
     i, j = int((cy - y0) / h * z.shape[0]), int((cx - x0) / w * z.shape[1])
     assert z[i, j] < snap["potential_levels"][0] + 0.25 * (snap["potential_levels"][1] - snap["potential_levels"][0])
+
+
+def test_set_device_keeps_data_and_training_state():
+    m = CoulombMethod(small(), seed=2)
+    for _ in range(3):
+        m.step()
+    data, w = m.data.clone(), m.G[0].weight.detach().clone()
+    m.set_device("cpu")
+    assert torch.equal(m.data, data) and torch.equal(m.G[0].weight, w) and m.step_count == 3

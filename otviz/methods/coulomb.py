@@ -70,7 +70,8 @@ class CoulombMethod(Method):
     def _build(self) -> None:
         cfg, dev = self.config, self.device
         self.centers = grid25_centers()
-        data = grid25(25 * cfg.samples_per_mode, self.rng, std=GRID_STD)
+        # drawn from the seed itself (not the running rng), so a rebuild on another device keeps the data
+        data = grid25(25 * cfg.samples_per_mode, np.random.default_rng(self.seed), std=GRID_STD)
         self.data = torch.as_tensor(data, dtype=torch.float32, device=dev)
         self.G = mlp(4, 2, generator=self.gen).to(dev)
         self.D = mlp(2, 1, generator=self.gen).to(dev)
