@@ -87,6 +87,8 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
             time.sleep(0.001)
 
     wait(0.5)
+    if os.environ.get("OTVIZ_BENCH_SWITCH"):          # experiments: the GIL switch interval (s)
+        sys.setswitchinterval(float(os.environ["OTVIZ_BENCH_SWITCH"]))
     tab.controls.play.click()
     # warm-up: the first frames pay lazy imports and caches; wait for a few of them (or give up at 30 s)
     end = time.perf_counter() + 30
