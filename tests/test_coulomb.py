@@ -241,20 +241,24 @@ def test_snapshot_is_plain_data_with_heatmap_and_gmm_on_demand():
         m.edit("drag", None)
 
 
-def test_views_are_throttled_while_training_and_refreshed_on_request(monkeypatch):
-    import otviz.methods.coulomb as mod
-    monkeypatch.setattr(mod, "SHARE", {"points": 1e-12, "heatmap": 1e-12})   # never within budget
+def test_views_are_throttled_under_a_budget_and_refreshed_on_request():
     m = CoulombMethod(small(gmm_every=0), seed=0)
-    m.step()
+    for _ in range(2):                               # no budget (CLI, recordings): always fresh
+        m.step()
+        assert m.snapshot()["fresh"]
+    with pytest.raises(ValueError):
+        m.edit("view_budget", 0)
+    m.edit("view_budget", 1e-12)                     # a budget no part can fit: nothing is redrawn
     first = m.snapshot()
+    assert first["view_budget"] == 1e-12
     assert first["fresh"]
     m.step()
     stale = m.snapshot()
-    assert not stale["fresh"] and stale["points_step"] == stale["potential_step"] == 1 and stale["step"] == 2
+    assert not stale["fresh"] and stale["points_step"] == stale["potential_step"] == 2 and stale["step"] == 3
     assert stale["fake"] is first["fake"]
     m.edit("refresh", None)
     s = m.snapshot()
-    assert s["fresh"] and s["points_step"] == s["potential_step"] == 2
+    assert s["fresh"] and s["points_step"] == s["potential_step"] == 3
     assert not np.array_equal(s["fake"], first["fake"])
 
 

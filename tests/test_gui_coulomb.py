@@ -37,6 +37,7 @@ def test_train_change_eps_fit_gmm_switch_to_gan(qtbot, window):
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["fresh"] and tab.last_frame["snap"]["step"]
                     == tab.session.step_count, timeout=5_000)
     v = tab.view
+    assert tab.session.method.view_budget == 0.10          # the tab keeps the pictures to a tenth of the time
     assert v.fake.data().shape == (600, 2)
     img = v.heat.image
     assert img.shape == (48, 48) and np.isfinite(img).all()

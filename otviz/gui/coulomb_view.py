@@ -11,6 +11,7 @@ from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_h
 CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
 MISSED = (200, 30, 30, 255)          # a centre the generator misses
 RANGE = 27.0                         # the grid spans ±21; a little margin around it
+VIEW_BUDGET = 0.10                   # share of the training thread's time the pictures may take
 
 
 class CoulombView(MethodView):
@@ -81,6 +82,8 @@ class CoulombView(MethodView):
         self.info.setPos(6, self.samples.getPlotItem().vb.height() - 4)
 
     def update_snapshot(self, s: dict) -> None:
+        if s["view_budget"] != VIEW_BUDGET:          # after every reset too: keep training ≥ 90 % speed
+            self.edit_requested.emit("view_budget", VIEW_BUDGET)
         self._refresh.stop() if s["fresh"] else self._refresh.start()
         fake, c, caught = s["fake"], s["centers"], s["captured"]
         self.fake.setData(fake)

@@ -20,9 +20,9 @@ from otviz.methods.base import Method, param
 GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
 EXTENT = 30.0                      # the heatmap covers [−30, 30]², the grid spans ±21
 N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
-# Share of the worker's time the views may take: a part is recomputed only when its last cost is at
-# most this share of the time since it last ran (the GUI asks for up to 60 frames a second).
-SHARE = {"points": 0.06, "heatmap": 0.04}
+# How a view budget (a share of the worker's time, set by the tab with the edit "view_budget") is
+# split between the parts of a frame; without a budget every snapshot is fresh (CLI, recordings).
+SPLIT = {"points": 0.6, "heatmap": 0.4}
 
 
 @dataclass
@@ -88,6 +88,7 @@ class CoulombMethod(Method):
         self._eval_at = -1
         self._cache: dict[str, tuple[int, float, float, dict]] = {}     # part: (step, time, cost, data)
         self._force_fresh = False
+        self.view_budget: float | None = None
         self._gmm: dict[str, Any] | None = None
         self._gmm_wanted = False
 
@@ -193,13 +194,20 @@ class CoulombMethod(Method):
         if action == "refresh":            # the view saw a throttled part while paused: draw it now
             self._force_fresh = True
             return
+        if action == "view_budget":        # share in (0, 1] of the worker's time for the views, or None
+            if payload is not None and not 0 < float(payload) <= 1:
+                raise ValueError(f"view_budget must be in (0, 1], got {payload!r}")
+            self.view_budget = None if payload is None else float(payload)
+            return
         super().edit(action, payload)
 
     def _part(self, name: str, fn) -> dict[str, Any]:
-        """fn()'s result, recomputed only when the step moved on and its cost fits its SHARE of the time."""
+        """fn()'s result, recomputed when the step moved on and, under a view budget, when its last
+        cost fits its part of the budget over the time since it last ran (the GUI asks for 60 frames/s)."""
         entry, now = self._cache.get(name), time.perf_counter()
+        throttled = self.view_budget is not None and not self._force_fresh
         if entry is not None and (entry[0] == self.step_count or (
-                not self._force_fresh and now - entry[1] < entry[2] / SHARE[name])):
+                throttled and now - entry[1] < entry[2] / (self.view_budget * SPLIT[name]))):
             return entry[3]
         out = fn()
         self._cache[name] = (self.step_count, now, time.perf_counter() - now, out)
@@ -222,6 +230,7 @@ class CoulombMethod(Method):
         return {
             "mode": cfg.mode, "centers": self.centers, "eps": self.eps, **pts, **heat,
             "fresh": pts["points_step"] == heat["potential_step"] == self.step_count,
+            "view_budget": self.view_budget,
             "gmm": None if self._gmm is None else self._gmm["ellipses"],
             "gmm_step": None if self._gmm is None else self._gmm["step"],
         }
