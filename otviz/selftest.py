@@ -55,6 +55,9 @@ def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> st
         raise RuntimeError(f"no first frame within {timeout:.0f} s")
     t_first = time.perf_counter() - t0
     t0 = time.perf_counter()
+    # demo pace (N steps, then wait for the frame): at 'max' a fast tab can keep the GUI from drawing for
+    # seconds on a loaded 2-core machine, which would make this check slow, not more thorough
+    tab.controls.speed.setValue(steps)
     tab.controls.play.click()                       # Play, as a user would
     done = _wait(app, lambda: errors or (tab.last_frame["step"] >= steps), timeout)
     if tab.controls.play.isChecked():
@@ -105,7 +108,7 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
     win = None
     failures = 0
     try:
-        from PySide6 import QtWidgets
+        from PySide6 import QtCore, QtWidgets
 
         from otviz import __version__
         from otviz.gui.main_window import MainWindow
@@ -134,6 +137,7 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
         say(f"  window     ok    {len(names)} tabs built in {time.perf_counter() - t_win:.1f} s")
         for name in names:
             n_errors = len(slot_errors)
+            t_tab = time.perf_counter()
             try:
                 line = _check_tab(app, win, name, out, steps, timeout)
                 if len(slot_errors) > n_errors:
@@ -141,13 +145,16 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
                 say(f"  {name:<10} ok    {line}")
             except Exception as e:                              # report every tab, then fail at the end
                 failures += 1
-                say(f"  {name:<10} FAIL  {e}")
+                say(f"  {name:<10} FAIL  {e}  (after {time.perf_counter() - t_tab:.1f} s)")
         win.close()
-        win.deleteLater()
         running = [n for n, t in win.tab_by_name.items() if t.worker.isRunning()]
         if running:
             failures += 1
             say(f"  close      FAIL  training threads still running after close: {', '.join(running)}")
+        # destroy the window now (views, timers), not at some later event loop: a caller may go on
+        win.deleteLater()
+        win = None
+        app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
         app.processEvents()
         if tmp is not None:
             tmp.cleanup()
