@@ -8,7 +8,8 @@ import time
 from benchmarks.common import Row
 
 TARGET_MODES = 24
-MODES_CAP_S = 1200.0          # give up after 20 minutes
+TARGET_HQ = 0.5               # a spread-out generator touches many modes early: also ask for quality
+MODES_CAP_S = 480.0           # give up after 8 minutes
 
 
 def step_rate(seconds: float, batch: int = 512) -> dict:
@@ -28,19 +29,26 @@ def step_rate(seconds: float, batch: int = 512) -> dict:
 
 
 def time_to_modes(cap_s: float = MODES_CAP_S, seed: int = 0) -> dict:
+    """Wall time until >= 24/25 modes (the SPEC's coverage: a centre counts once one high-quality sample
+    is nearest to it), and until that holds with >= 50 % of the samples high-quality as well."""
     from otviz.methods import method_class
     from otviz.methods.session import Session
 
     s = Session(method_class("coulomb")(seed=seed))
     t0 = time.perf_counter()
-    best = 0.0
+    first = None                                  # (seconds, steps) when 24 modes were first seen
+    best = (0.0, 0.0)
     while time.perf_counter() - t0 < cap_s:
         m = s.step()
-        best = max(best, m.get("modes", 0.0))
-        if best >= TARGET_MODES:
+        modes, hq = m.get("modes", 0.0), m.get("high_quality", 0.0)
+        best = max(best, (modes, hq))
+        if modes >= TARGET_MODES and first is None:
+            first = (time.perf_counter() - t0, s.step_count, hq)
+        if modes >= TARGET_MODES and hq >= TARGET_HQ:
             break
-    return {"time": time.perf_counter() - t0, "steps": s.step_count, "modes": best,
-            "reached": best >= TARGET_MODES}
+    done = best[0] >= TARGET_MODES and best[1] >= TARGET_HQ
+    return {"time": time.perf_counter() - t0, "steps": s.step_count, "modes": best[0], "hq": best[1],
+            "reached": done, "first": first}
 
 
 def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
@@ -54,9 +62,14 @@ def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
                     baseline_name="batch 512", ratio=r128["rate"] / r["rate"]))
     if "modes" in flags:
         m = time_to_modes()
-        rows.append(Row("coulomb", f"wall time to >= {TARGET_MODES}/25 modes", m["time"], "s",
+        if m["first"] is not None:
+            t, n, hq = m["first"]
+            rows.append(Row("coulomb", f"wall time to >= {TARGET_MODES}/25 modes (SPEC coverage)", t, "s",
+                            target="minutes, not hours", ok=True,
+                            note=f"step {n}; only {100 * hq:.0f} % of the samples were high-quality then"))
+        rows.append(Row("coulomb", f"... and >= {100 * TARGET_HQ:.0f} % high-quality samples", m["time"], "s",
                         target="minutes, not hours", ok=m["reached"],
-                        note=f"{m['steps']} steps, best {m['modes']:.0f}/25 modes"
+                        note=f"{m['steps']} steps, best {m['modes']:.0f}/25 modes, {100 * m['hq']:.0f} % high-quality"
                              + ("" if m["reached"] else f" (stopped at the {MODES_CAP_S:.0f} s cap)")))
     else:
         rows.append(Row("coulomb", f"time to >= {TARGET_MODES}/25 modes: not run", float("nan"), "s",

@@ -35,6 +35,26 @@ def headless_rate(name: str, seconds: float) -> tuple[float, int]:
     return (s.step_count - n0) / (time.perf_counter() - t0), s.step_count - n0
 
 
+def pace(worker, k: float) -> None:
+    """Experiment: lower the worker's max_fps so that a frame's GUI cost (emit to frame_done, which
+    includes drawing the previous frame) takes at most 1/k of the time between frames."""
+    orig_send, orig_done, base = worker._send_frame, worker.frame_done, worker.max_fps
+    sent = [0.0]
+    cost = [0.0]
+
+    def send():
+        sent[0] = time.perf_counter()
+        orig_send()
+
+    def done():
+        if sent[0]:
+            c = time.perf_counter() - sent[0]
+            cost[0] = c if cost[0] == 0 else 0.7 * cost[0] + 0.3 * c
+            worker.max_fps = min(base, 1.0 / max(k * cost[0], 1e-6))
+        orig_done()
+    worker._send_frame, worker.frame_done = send, done
+
+
 def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     """Steps/s, frames/s and timer lateness with the method's tab open, shown offscreen, and playing."""
     import pyqtgraph as pg
@@ -50,6 +70,8 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     tab = win.tab_by_name[name]
     if os.environ.get("OTVIZ_BENCH_MAX_FPS"):         # experiments: cap the frame rate
         tab.worker.max_fps = float(os.environ["OTVIZ_BENCH_MAX_FPS"])
+    if os.environ.get("OTVIZ_BENCH_PACE"):           # experiment: keep the GUI thread busy <= 1/k
+        pace(tab.worker, float(os.environ["OTVIZ_BENCH_PACE"]))
     frames: list[float] = []
     tab.worker.frame.connect(lambda f: frames.append(time.perf_counter()))
     # CPU seconds spent in the worker thread on steps and on snapshots (thread_time there), and in the
