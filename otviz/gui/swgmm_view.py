@@ -192,7 +192,7 @@ class SWGMMView(MethodView):
         self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
         # Ranges move only when the data leave them (or fill < 1/4): a new range re-generates the axis
         # pictures, the largest part of a frame when done every frame.
-        _grow(self.cost, "x", float(s["cdf_grid"][0]), float(s["cdf_grid"][-1]))
+        _grow(self.cost, "x", float(s["cdf_x"][0]), float(s["cdf_x"][-1]))          # the projected data
         _grow(self.cost, "y", 0.0, float(s["cost"].max()) if len(s["cost"]) else 1.0)
         self._set_title(self.cdf, f"CDF alignment along {axis}")
         xs, lv, q = s["cdf_x"], s["cdf_levels"], s["gmm_quantiles"]
