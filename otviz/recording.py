@@ -38,6 +38,9 @@ class AnimationWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)      # not mkstemp's private 0600
 
     def _open(self, width: int, height: int) -> None:
         import imageio_ffmpeg

@@ -1,5 +1,6 @@
 """The foundation: the Qt-free boundary, parameter validation, bounded history, atomic files, the CLI."""
 import math
+import os
 import subprocess
 import sys
 
@@ -88,6 +89,9 @@ def test_atomic_write_refuses_missing_folder_and_keeps_old_file(tmp_path):
     f.write_text("old")
     atomic_write_text(f, "new")
     assert f.read_text() == "new"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert f.stat().st_mode & 0o777 == 0o666 & ~umask          # not mkstemp's private mode
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]     # no temporary left behind
 
 
