@@ -146,6 +146,9 @@ class TrainingWorker(QtCore.QThread):
                 steps_since_frame += 1
                 self._dirty = True
             now = time.perf_counter()
+            if self._frame_pending and now - last_frame > 0.1:
+                # the GUI is behind (a loaded machine): give its thread the interpreter for a moment
+                time.sleep(0.002)
             due = now - last_frame >= 1.0 / self.max_fps
             if self._dirty and not self._frame_pending and due:
                 self._send_frame()
