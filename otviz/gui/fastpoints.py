@@ -68,7 +68,15 @@ def rasterise(px: np.ndarray, py: np.ndarray, width: int, height: int, offsets: 
     """(height, width) uint32 premultiplied ARGB image of dots at device coordinates (px, py).
 
     offsets, shift: the dot's shape from `disk_offsets`; lut: colours by overlap count (`alpha_lut`).
+    Returns a view into a padded image (see `rasterise_padded`).
     """
+    full, k = rasterise_padded(px, py, width, height, offsets, lut, shift)
+    return full[k:k + height, k:k + width] if k else full
+
+
+def rasterise_padded(px, py, width: int, height: int, offsets: np.ndarray, lut: np.ndarray,
+                     shift: float = 0.0) -> tuple[np.ndarray, int]:
+    """The image of `rasterise` inside a border of k pixels: ((height + 2k, width + 2k) array, k)."""
     k = int(np.abs(offsets).max()) if len(offsets) else 0
     W, H = width + 2 * k, height + 2 * k          # padded so every offset stays inside the grid
     ix = np.floor(px + (shift + k)).astype(np.intp)
@@ -94,9 +102,8 @@ def rasterise(px: np.ndarray, py: np.ndarray, width: int, height: int, offsets: 
             counts[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] += \
                 c[max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
         counts = counts.ravel()
-    np.minimum(counts, len(lut) - 1, out=counts)                 # contiguous, in place: cheap
-    argb = lut.take(counts).reshape(H, W)
-    return argb[k:k + height, k:k + width] if k else argb
+    # counts above the table's end saturate (mode="clip"): the colour is opaque long before 255
+    return lut.take(counts, mode="clip").reshape(H, W), k
 
 
 class FastScatter(pg.GraphicsObject):
@@ -107,7 +114,8 @@ class FastScatter(pg.GraphicsObject):
         self._xy = np.zeros((0, 2))
         self._poly: tuple | None = None                # (transform, QPolygonF in device pixels), lazily
         self._rect = QtCore.QRectF()
-        self._cache: tuple | None = None               # (key, QImage, top-left) of the last raster
+        self._cache: tuple | None = None               # (key, QImage, its pixels) of the last raster
+        self._bounds: tuple | None = None              # (lo, hi) of the data
         self.raster_min_points = RASTER_MIN_POINTS
         self.setStyle(color, size)
 
@@ -136,8 +144,10 @@ class FastScatter(pg.GraphicsObject):
         self._cache = None
         if len(xy):
             lo, hi = xy.min(0), xy.max(0)
+            self._bounds = (lo, hi)              # asked for by the ViewBox every frame: computed once
             self._rect = QtCore.QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
         else:
+            self._bounds = None
             self._rect = QtCore.QRectF()
         self.informViewBoundsChanged()
         self.update()
@@ -146,9 +156,9 @@ class FastScatter(pg.GraphicsObject):
         return self._xy
 
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
-        if not len(self._xy):
+        if self._bounds is None:
             return None, None
-        return float(self._xy[:, ax].min()), float(self._xy[:, ax].max())
+        return float(self._bounds[0][ax]), float(self._bounds[1][ax])
 
     def pixelPadding(self) -> float:
         return self._size
@@ -232,9 +242,12 @@ class FastScatter(pg.GraphicsObject):
             dot = self._offsets.get(size)
             if dot is None:
                 dot = self._offsets[size] = disk_offsets(size)
-            argb = np.ascontiguousarray(rasterise(px, py, w, h, dot[0], self._lut, dot[1]))
-            img = QtGui.QImage(argb.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-            self._cache = (key, img, argb)   # the image shares argb's memory: keep both
+            full, k = rasterise_padded(px, py, w, h, dot[0], self._lut, dot[1])
+            # the image reads the padded rows in place: it starts at (k, k) and steps a padded row
+            stride = full.shape[1]
+            buf = full.reshape(-1)[k * stride + k:]
+            img = QtGui.QImage(buf.data, w, h, 4 * stride, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            self._cache = (key, img, buf)    # the image shares buf's memory: keep both
         back, _ = redirect.inverted()
         p.save()
         p.resetTransform()
