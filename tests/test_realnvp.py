@@ -96,7 +96,7 @@ def test_nan_in_parameters_is_caught_and_state_restored():
 
 def test_datasets_and_csv(tmp_path):
     for name in ("ring8", "swiss_roll", "grid25", "gaussian"):
-        m = make(dataset=name, hidden=8, n_data=200)
+        m = make(dataset=name, hidden=8, n_data=200, batch_size=64)
         assert m.x_train.shape == (200, 2) and m.x_test.shape == (1000, 2)
         assert math.isfinite(m.step()["loss"])
     grid = make(dataset="grid25", hidden=8).x_train.numpy()

@@ -175,3 +175,15 @@ def test_all_tabs_at_once_hammered_then_closed(qtbot):
     win.close()
     for t in tabs:
         assert not t.worker.isRunning()
+
+
+@pytest.mark.parametrize("name, changes, reason", [
+    ("realnvp", {"n_data": 500, "batch_size": 1000}, "more than the 500 training points"),
+    ("wgan", {"n_points": 1000, "batch_size": 4000}, "more than the 1000 real points"),
+    ("coulomb", {"samples_per_mode": 10, "batch_size": 4096}, "more than the 250 training points"),
+    ("swgmm", {"dataset": "two_moons", "n_points": 10, "n_components": 20}, "20"),
+])
+def test_batch_or_components_larger_than_the_data_are_refused(name, changes, reason):
+    m = method_class(name)(seed=0)
+    with pytest.raises(ValueError, match=reason):
+        m.validate(changes)

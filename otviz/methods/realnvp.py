@@ -57,6 +57,8 @@ class RealNVPMethod(Method):
             n = len(datasets.load_points_csv(cfg.csv_path))
             if n < 10:
                 raise ValueError(f"{cfg.csv_path}: {n} points; a flow needs at least 10 (2 are held out)")
+        elif cfg.batch_size > cfg.n_data:     # (a small CSV file is sampled with replacement)
+            raise ValueError(f"batch_size: {cfg.batch_size} is more than the {cfg.n_data} training points")
 
     # ------------------------------------------------------------------ data and model
     def _make_data(self) -> tuple[np.ndarray, np.ndarray]:

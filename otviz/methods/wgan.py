@@ -79,6 +79,8 @@ class WGANMethod(Method):
     def _check_config(self, cfg: WGANConfig) -> None:
         if cfg.dataset == "csv" and not cfg.csv_path.strip():
             raise ValueError("dataset csv: choose a CSV file of points (csv_path)")
+        if cfg.dataset != "csv" and cfg.batch_size > cfg.n_points:   # (a small CSV is sampled with replacement)
+            raise ValueError(f"batch_size: {cfg.batch_size} is more than the {cfg.n_points} real points")
 
     def update(self, changes: dict[str, Any]) -> bool:
         """As Method.update; a mode switch also moves optimiser/lr/n_critic to the new mode's defaults
