@@ -53,6 +53,15 @@ class RunControls(QtWidgets.QWidget):
                 item.setText(f"{name} — {why}")
         grid.addWidget(QtWidgets.QLabel("steps/frame"), 1, 0)
         grid.addWidget(self.speed, 1, 1, 1, 2)
+        self.budget = QtWidgets.QSpinBox()
+        self.budget.setRange(1, 100)
+        self.budget.setValue(10)
+        self.budget.setSuffix(" %")
+        self.budget.setToolTip("While training, how much of the time the views may spend redrawing: "
+                               "10 % keeps training at ~90 % of its headless speed; raise it for a "
+                               "smoother animation in a demo")
+        grid.addWidget(QtWidgets.QLabel("redraw share"), 4, 0)
+        grid.addWidget(self.budget, 4, 1, 1, 2)
         grid.addWidget(QtWidgets.QLabel("seed"), 2, 0)
         grid.addWidget(self.seed, 2, 1, 1, 2)
         grid.addWidget(QtWidgets.QLabel("device"), 3, 0)
@@ -83,6 +92,7 @@ class MethodTab(QtWidgets.QWidget):
         self._frame_times: deque[float] = deque(maxlen=30)
         self.last_frame: dict | None = None
         self._shown_config = self.session.method.config
+        self._last_cpu = time.thread_time()
         self._layout()
 
         self.worker = TrainingWorker(self.session, parent=self)
@@ -96,6 +106,7 @@ class MethodTab(QtWidgets.QWidget):
         c.step.clicked.connect(self.worker.single_step)
         c.reset.clicked.connect(self.reset)
         c.speed.valueChanged.connect(self.worker.set_steps_per_frame)
+        c.budget.valueChanged.connect(lambda v: self.worker.set_gui_budget(v / 100))
         c.device.currentTextChanged.connect(lambda t: self.worker.set_device(t.split(" ")[0]))
         self.panel.live_changed.connect(self.worker.set_params)
         self.panel.restart_requested.connect(self._apply_restart)
@@ -182,6 +193,9 @@ class MethodTab(QtWidgets.QWidget):
         b.setText("❚❚ Pause" if on else "▶ Play")
 
     def _on_frame(self, f: dict) -> None:
+        # the GUI thread's CPU since the last frame: this frame's handling plus the last one's painting
+        cpu = time.thread_time()
+        cost, self._last_cpu = cpu - self._last_cpu, cpu
         try:
             self.last_frame = f
             self.view.update_snapshot(f["snap"])
@@ -195,7 +209,7 @@ class MethodTab(QtWidgets.QWidget):
                 self._shown_config = cfg
                 self.panel.show_config(cfg)
         finally:
-            self.worker.frame_done()
+            self.worker.frame_done(cost if self.worker.is_running else None)
 
     def frames_per_second(self) -> float:
         t = self._frame_times

@@ -2,7 +2,10 @@
 
 Commands (parameter changes, edits, play/pause, reset…) are merged under a lock — the last write
 wins — and applied between two steps. A frame (plain numpy data) is sent only when the GUI has drawn
-the previous one and at most `max_fps` times a second, so frames never queue up.
+the previous one and at most `max_fps` times a second, so frames never queue up. While training
+runs, frames are also spaced so that drawing takes at most `gui_budget` of the time (the GUI thread
+reports what each frame cost it): the views share one interpreter with training, so every
+millisecond they draw is a millisecond training waits.
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ class TrainingWorker(QtCore.QThread):
         super().__init__(parent)
         self.session = session
         self.max_fps = max_fps
+        self.gui_budget = 0.1             # the share of wall time the views may take while training
+        self._gui_cost = 0.0              # GUI-thread CPU seconds per frame (moving average)
+        self._snap_cost = 0.0             # this thread's CPU seconds per snapshot (moving average)
         self.steps_per_frame = 0          # 0: as fast as possible; N: N steps, then wait for the frame
         self._cv = threading.Condition()
         self._changes: dict[str, Any] = {}
@@ -86,15 +92,21 @@ class TrainingWorker(QtCore.QThread):
             self._device = device
             self._cv.notify()
 
+    def set_gui_budget(self, share: float) -> None:
+        """The share of time (0.01 … 1) drawing may take while training: higher is smoother, slower."""
+        self.gui_budget = min(max(float(share), 0.01), 1.0)
+
     def set_steps_per_frame(self, n: int) -> None:
         with self._cv:
             self.steps_per_frame = max(0, int(n))
             self._cv.notify()
 
-    def frame_done(self) -> None:
-        """The GUI drew the last frame: the next one may be sent."""
+    def frame_done(self, cost: float | None = None) -> None:
+        """The GUI drew the last frame (costing it `cost` CPU seconds): the next one may be sent."""
         with self._cv:
             self._frame_pending = False
+            if cost is not None and cost >= 0:
+                self._gui_cost = cost if not self._gui_cost else 0.8 * self._gui_cost + 0.2 * min(cost, 1.0)
             self._cv.notify()
 
     def stop(self, timeout_ms: int = 3000) -> bool:
@@ -146,10 +158,10 @@ class TrainingWorker(QtCore.QThread):
                 steps_since_frame += 1
                 self._dirty = True
             now = time.perf_counter()
-            if self._frame_pending and now - last_frame > 0.1:
-                # the GUI is behind (a loaded machine): give its thread the interpreter for a moment
-                time.sleep(0.002)
-            due = now - last_frame >= 1.0 / self.max_fps
+            interval = 1.0 / self.max_fps
+            if running:
+                interval = max(interval, (self._gui_cost + self._snap_cost) / self.gui_budget)
+            due = now - last_frame >= interval
             if self._dirty and not self._frame_pending and due:
                 self._send_frame()
                 last_frame = now
@@ -205,8 +217,11 @@ class TrainingWorker(QtCore.QThread):
 
     def _send_frame(self) -> None:
         s = self.session
+        cpu = time.thread_time()
         try:
             snap = s.method.snapshot()
+            c = time.thread_time() - cpu
+            self._snap_cost = c if not self._snap_cost else 0.8 * self._snap_cost + 0.2 * min(c, 1.0)
         except Exception as e:
             traceback.print_exc()
             self._set_running(False)
