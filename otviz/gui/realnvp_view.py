@@ -57,10 +57,7 @@ class RealNVPView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = DrawViewBox()
-        self.data_plot = pg.PlotWidget(viewBox=self.vb, title="data (blue) · samples (orange)")
-        self.data_plot.setAspectLocked(True)
-        self.data_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.data_plot.setMenuEnabled(False)
+        self.data_plot = make_plot("data (blue) · samples (orange)", view_box=self.vb)
         self.data = FastScatter(REAL, 3)
         self.samples = FastScatter(FAKE, 3)
         self.drawn = FastScatter((20, 150, 70, 220), 4)

@@ -65,12 +65,9 @@ class SinkhornView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = PointDragViewBox()
-        self.clouds = pg.PlotWidget(viewBox=self.vb, title="clouds and assignments")
+        self.clouds = make_plot("clouds and assignments", view_box=self.vb)
         self.clouds.setToolTip("Drag a point to move it; double-click adds a source point, "
                                "Shift+double-click a target point. Line opacity = P_ij / max P.")
-        self.clouds.setAspectLocked(True)
-        self.clouds.showGrid(x=True, y=True, alpha=0.15)
-        self.clouds.setMenuEnabled(False)
         self.clouds.addLegend(offset=(5, 5))
         self.lines = []
         for k in range(ALPHA_BINS):

@@ -38,9 +38,10 @@ class MethodView(QtWidgets.QWidget):
         return {"view": self}
 
 
-def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "") -> pg.PlotWidget:
-    """A PlotWidget with the app's look: grid, optional equal aspect, axis labels."""
-    w = pg.PlotWidget(title=title)
+def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "",
+              view_box: pg.ViewBox | None = None) -> pg.PlotWidget:
+    """A PlotWidget with the app's look: grid, optional equal aspect, axis labels (and a custom ViewBox)."""
+    w = pg.PlotWidget(title=title, viewBox=view_box)
     w.showGrid(x=True, y=True, alpha=0.15)
     if equal:
         w.setAspectLocked(True)

@@ -141,10 +141,7 @@ class WGANView(MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = DrawViewBox()
-        self.samples = pg.PlotWidget(viewBox=self.vb, title="real (blue) and generated (orange) samples")
-        self.samples.setAspectLocked(True)
-        self.samples.showGrid(x=True, y=True, alpha=0.15)
-        self.samples.setMenuEnabled(False)
+        self.samples = make_plot("real (blue) and generated (orange) samples", view_box=self.vb)
         self.real = FastScatter(REAL, 3.0)
         self.fake = FastScatter(FAKE, 3.0)
         self.centers = pg.ScatterPlotItem(size=14, symbol="+", pen=pg.mkPen((0, 0, 0, 150), width=1), brush=None)
