@@ -159,7 +159,7 @@ class TrainingWorker(QtCore.QThread):
                 self._dirty = True
             now = time.perf_counter()
             interval = 1.0 / self.max_fps
-            if running:
+            if running and not self.steps_per_frame:     # demo pace (N steps per frame) is the user's choice
                 interval = max(interval, (self._gui_cost + self._snap_cost) / self.gui_budget)
             due = now - last_frame >= interval
             if self._dirty and not self._frame_pending and due:
