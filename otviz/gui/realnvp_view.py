@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from pyqtgraph.exporters import ImageExporter
 
 from otviz.atomic import atomic_path
+from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
 
@@ -22,38 +23,7 @@ SECONDS_PER_LAYER = 0.8
 SNAPSHOT_BUDGET = 0.1
 
 
-class DrawViewBox(pg.ViewBox):
-    """A ViewBox that, while `drawing` is on, sprays points along a left-drag (a new target)."""
-
-    stroke_finished = QtCore.Signal()
-
-    def __init__(self):
-        super().__init__()
-        self.drawing = False
-        self.drawn: list[np.ndarray] = []
-        self._rng = np.random.default_rng(0)
-
-    def mouseDragEvent(self, ev, axis=None):
-        if not self.drawing or ev.button() != QtCore.Qt.MouseButton.LeftButton:
-            return super().mouseDragEvent(ev, axis)
-        ev.accept()
-        a = self.mapSceneToView(ev.lastScenePos())
-        b = self.mapSceneToView(ev.scenePos())
-        px, py = self.viewPixelSize()
-        # two points per 3 px travelled (mouse moves arrive rate-limited), sprayed 6 px around the
-        # path: a stroke becomes a band of density whatever the speed of the hand
-        n = max(1, int(np.hypot((b.x() - a.x()) / px, (b.y() - a.y()) / py) / 3))
-        t = np.repeat(np.linspace(0, 1, n, endpoint=False) + 1 / n, 2)[:, None]
-        path = np.array([a.x(), a.y()]) * (1 - t) + np.array([b.x(), b.y()]) * t
-        self.drawn.append(path + self._rng.normal(size=path.shape) * (6 * px, 6 * py))
-        if ev.isFinish():
-            self.stroke_finished.emit()
-
-    def points(self) -> np.ndarray:
-        return np.concatenate(self.drawn) if self.drawn else np.zeros((0, 2))
-
-
-class RealNVPView(MethodView):
+class RealNVPView(DrawTargetMixin, MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = DrawViewBox()
@@ -304,17 +274,3 @@ class RealNVPView(MethodView):
         with atomic_path(path) as tmp:
             frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
         return len(frames)
-
-    # ------------------------------------------------------------------ drawing a target
-    def _draw_mode(self, on: bool) -> None:
-        self.vb.drawing = on
-        self.vb.drawn = []
-        self.drawn.setVisible(on)       # hidden, not emptied: FastScatter cannot take zero points
-        self.draw_button.setText("✎ Drawing… (press to stop)" if on else "✎ Draw target")
-
-    def _stroke(self) -> None:
-        pts = self.vb.points()
-        if len(pts):
-            self.drawn.setData(pts)
-        if len(pts) >= 10:
-            self.edit_requested.emit("points", pts)

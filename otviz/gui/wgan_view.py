@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from otviz.core import divergences as dv
 from otviz.gui.fastpoints import FastScatter
-from otviz.gui.realnvp_view import DrawViewBox          # the same spray-to-draw gesture as the RealNVP tab
+from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
 
 THETA_MAX = 1.0
@@ -137,7 +137,7 @@ class DivergencePanel(QtWidgets.QWidget):
             "<br>JS is flat in θ (no gradient to follow) while W shrinks linearly as Q_θ moves onto P.")
 
 
-class WGANView(MethodView):
+class WGANView(DrawTargetMixin, MethodView):
     def __init__(self, method_cls, parent=None):
         super().__init__(method_cls, parent)
         self.vb = DrawViewBox()
@@ -192,19 +192,6 @@ class WGANView(MethodView):
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"samples": self.samples, "critic": self.critic, "divergence_lines": self.divergences.lines_plot,
                 "divergence_curves": self.divergences.curves, "divergences": self.divergences, "view": self}
-
-    def _draw_mode(self, on: bool) -> None:
-        self.vb.drawing = on
-        self.vb.drawn = []
-        self.drawn.setVisible(on)       # hidden, not emptied: FastScatter is never given zero points
-        self.draw_button.setText("✎ Drawing… (press to stop)" if on else "✎ Draw target")
-
-    def _stroke(self) -> None:
-        pts = self.vb.points()
-        if len(pts):
-            self.drawn.setData(pts)
-        if len(pts) >= 10:
-            self.edit_requested.emit("points", pts)
 
     def update_snapshot(self, s: dict) -> None:
         self.real.setData(s["real"])
