@@ -5,17 +5,12 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from otviz.gui.coulomb_view import CoulombView  # noqa: E402
-from otviz.gui.main_window import MainWindow  # noqa: E402
 from otviz.methods.coulomb import CoulombConfig, CoulombMethod  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(methods=["coulomb"])
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+def window(open_window):
+    return open_window("coulomb")
 
 
 def test_train_change_eps_fit_gmm_switch_to_gan(qtbot, window):

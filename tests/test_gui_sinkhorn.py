@@ -4,20 +4,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from otviz.gui.main_window import MainWindow  # noqa: E402
+import conftest  # noqa: E402
+
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(methods=["sinkhorn"])
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+def window(open_window):
+    return open_window("sinkhorn")
 
 
 def wait_step(qtbot, tab, n, timeout=20_000):
-    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.last_frame["step"] >= n, timeout=timeout)
+    conftest.wait_step(qtbot, tab, n, timeout)
 
 
 def test_play_change_eps_pause_reset_close(qtbot, window):

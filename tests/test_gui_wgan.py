@@ -6,20 +6,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from otviz.gui.main_window import MainWindow  # noqa: E402
+import conftest  # noqa: E402
+
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(methods=["wgan"])
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+def window(open_window):
+    return open_window("wgan")
 
 
 def wait_step(qtbot, tab, n, timeout=30_000):
-    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.last_frame["step"] >= n, timeout=timeout)
+    conftest.wait_step(qtbot, tab, n, timeout)
 
 
 def test_train_switch_mode_mid_run_and_draw(qtbot, window):

@@ -4,17 +4,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from otviz.gui.main_window import MainWindow  # noqa: E402
+import conftest  # noqa: E402
+
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(methods=["swgmm"])
-    qtbot.addWidget(win)
-    win.resize(1400, 850)
-    win.show()
-    yield win
-    win.close()
+def window(open_window):
+    return open_window("swgmm", size=(1400, 850))
 
 
 def n_points(item) -> int:
@@ -23,7 +19,7 @@ def n_points(item) -> int:
 
 
 def wait_step(qtbot, tab, n, timeout=20_000):
-    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.last_frame["step"] >= n, timeout=timeout)
+    conftest.wait_step(qtbot, tab, n, timeout)
 
 
 def test_lessons_mid_run_axis_and_lr(qtbot, window):
