@@ -9,7 +9,6 @@ pytest.importorskip("pytestqt")
 import conftest  # noqa: E402
 
 
-
 @pytest.fixture
 def window(open_window):
     return open_window("wgan")

@@ -7,7 +7,6 @@ pytest.importorskip("pytestqt")
 import conftest  # noqa: E402
 
 
-
 @pytest.fixture
 def window(open_window):
     return open_window("swgmm", size=(1400, 850))
