@@ -5,8 +5,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from otviz.gui.view_base import StickyViewBox
 
-class DrawViewBox(pg.ViewBox):
+
+class DrawViewBox(StickyViewBox):
     """A ViewBox that, while `drawing` is on, sprays points along a left-drag (a new target)."""
 
     stroke_finished = QtCore.Signal()

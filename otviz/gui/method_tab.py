@@ -10,6 +10,7 @@ from otviz.core.devices import device_status
 from otviz.gui.control_panel import ControlPanel
 from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
+from otviz.gui.view_base import refit_views
 from otviz.gui.worker import TrainingWorker
 from otviz.methods import method_class, view_class
 from otviz.methods.session import Session
@@ -160,6 +161,7 @@ class MethodTab(QtWidgets.QWidget):
     def reset(self) -> None:
         self.banner.hide()
         self.panel.message.clear()
+        refit_views(self.view)                  # new data: fit the plots tightly once
         self.worker.reset(self.controls.seed.value())
 
     def set_params(self, changes: dict) -> None:
@@ -208,6 +210,7 @@ class MethodTab(QtWidgets.QWidget):
             if cfg != self._shown_config:       # a reset, an opened session, or a change with side effects
                 self._shown_config = cfg
                 self.panel.show_config(cfg)
+                refit_views(self.view)
         finally:
             self.worker.frame_done(cost if self.worker.is_running else None)
 

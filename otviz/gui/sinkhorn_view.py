@@ -5,12 +5,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, StickyViewBox, make_heatmap, make_plot,
+                                 set_heatmap)
 
 ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
 
 
-class PointDragViewBox(pg.ViewBox):
+class PointDragViewBox(StickyViewBox):
     """A ViewBox where left-dragging a point moves it and double-clicking adds one (Shift: to the target)."""
 
     dragged = QtCore.Signal(str, int, object)
@@ -72,7 +73,7 @@ class SinkhornView(MethodView):
         self.lines = []
         for k in range(ALPHA_BINS):
             alpha = int(255 * (k + 1) / ALPHA_BINS)
-            item = pg.PlotDataItem(pen=pg.mkPen((60, 60, 60, alpha), width=1.2), connect="pairs")
+            item = pg.PlotDataItem(pen=pg.mkPen((60, 60, 60, alpha), width=1), connect="pairs")
             self.clouds.addItem(item)
             self.lines.append(item)
         self.exact = pg.PlotDataItem(pen=pg.mkPen(ACCENT, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
@@ -95,7 +96,7 @@ class SinkhornView(MethodView):
         self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
         self.conv.setLogMode(y=True)
         self.conv.getAxis("left").enableAutoSIPrefix(False)
-        self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1.5), symbol="o", symbolSize=4,
+        self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1), symbol="o", symbolSize=4,
                                          symbolBrush=(30, 80, 200), symbolPen=None)
 
         self.batch = pg.GraphicsLayoutWidget()

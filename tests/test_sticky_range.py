@@ -1,0 +1,78 @@
+"""StickyViewBox: the auto-range keeps the axes still while the data stay well inside, follows data
+that leave or shrink, and fits tightly on request (the "A" button, a reset)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import pyqtgraph as pg  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
+
+from otviz.gui.view_base import StickyViewBox, make_plot, refit_views  # noqa: E402
+
+
+def _plot(qtbot, equal=False):
+    box = QtWidgets.QWidget()                        # a tab's view: plots inside a widget
+    qtbot.addWidget(box)
+    w = make_plot("t", equal=equal)
+    QtWidgets.QVBoxLayout(box).addWidget(w)
+    box.resize(400, 300)
+    box.show()
+    qtbot.waitExposed(box)
+    qtbot.wait(20)                                   # let the layout settle (the aspect lock follows it)
+    vb = w.getPlotItem().getViewBox()
+    assert isinstance(vb, StickyViewBox)
+    curve = pg.PlotDataItem()
+    w.addItem(curve)
+    w._test_box = box                                # keep the container alive with the plot
+    return w, vb, curve
+
+
+def _show(qtbot, w, vb, curve, x, y):
+    curve.setData(np.asarray(x, float), np.asarray(y, float))
+    w.repaint()                                      # the auto-range is applied before a paint
+    qtbot.wait(1)
+    return [list(r) for r in vb.viewRange()]
+
+
+def test_range_stays_while_data_move_inside_and_follows_when_they_leave(qtbot):
+    w, vb, curve = _plot(qtbot)
+    r0 = _show(qtbot, w, vb, curve, [0, 10], [0, 1])
+    # the first fit holds the data with a little headroom
+    assert r0[0][0] < 0 < 10 < r0[0][1] and r0[0][1] - r0[0][0] < 10 * 1.5
+    # moving inside the view, and shrinking by less than half: no change at all
+    r1 = _show(qtbot, w, vb, curve, [1, 9], [0.2, 0.9])
+    assert r1 == r0
+    # leaving it on one side: the view grows to hold the data again
+    r2 = _show(qtbot, w, vb, curve, [0, 30], [0, 1])
+    assert r2[0][1] >= 30 and r2[0][0] <= 0
+    # shrinking to a small fraction on both axes: the view follows down
+    r3 = _show(qtbot, w, vb, curve, [5, 6], [0.4, 0.45])
+    assert r3[0][1] - r3[0][0] < 3 and r3[1][1] - r3[1][0] < 0.2
+    assert r3[0][0] <= 5 and r3[0][1] >= 6
+
+
+def test_refit_and_auto_button_fit_tightly(qtbot):
+    w, vb, curve = _plot(qtbot)
+    _show(qtbot, w, vb, curve, [0, 10], [0, 10])
+    loose = _show(qtbot, w, vb, curve, [2, 8], [2, 8])     # 60 % of the view: kept
+    assert loose[0][1] - loose[0][0] > 10
+    refit_views(w.parentWidget())                    # what a reset does
+    tight = _show(qtbot, w, vb, curve, [2, 8], [2, 8])
+    assert 6 <= tight[0][1] - tight[0][0] < 7.5
+    # zoom by hand (auto-range off), then turn auto-range back on: a tight fit again
+    vb.setXRange(-50, 50)
+    assert not vb.autoRangeEnabled()[0]
+    _show(qtbot, w, vb, curve, [3, 7], [3, 7])
+    vb.enableAutoRange()
+    r = _show(qtbot, w, vb, curve, [3, 7], [3, 7])
+    assert 4 <= r[0][1] - r[0][0] < 5
+
+
+def test_equal_aspect_plot_does_not_refit_every_frame(qtbot):
+    # a locked aspect widens one axis beyond the data: that slack alone must not count as "loose"
+    w, vb, curve = _plot(qtbot, equal=True)
+    r0 = _show(qtbot, w, vb, curve, [0, 1], [0, 1])
+    for k in range(5):
+        d = 0.02 * k
+        assert _show(qtbot, w, vb, curve, [d, 1 - d], [d, 1 - d]) == r0
