@@ -27,7 +27,7 @@ class HistoryPlot(QtWidgets.QWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         lay.addWidget(self.plot, 1)
-        self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1.5))
+        self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1))
         self.markers = self.plot.plot(pen=pg.mkPen(ACCENT, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
                                       connect="pairs")
         self.marker_text = pg.TextItem(color=ACCENT[:3], anchor=(1, 0))     # left of the newest marker

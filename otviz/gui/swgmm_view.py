@@ -62,8 +62,8 @@ class SWGMMView(MethodView):
         self.cdf.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.match = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs",
                                      name="transport x₍ᵢ₎ → F⁻¹")
-        self.ecdf = pg.PlotDataItem(pen=pg.mkPen(REAL[:3], width=1.5), name="data (empirical)")
-        self.gcdf = pg.PlotDataItem(pen=pg.mkPen(FAKE[:3], width=1.5), name="GMM")
+        self.ecdf = pg.PlotDataItem(pen=pg.mkPen(REAL[:3], width=1), name="data (empirical)")
+        self.gcdf = pg.PlotDataItem(pen=pg.mkPen(FAKE[:3], width=1), name="GMM")
         for it in (self.match, self.ecdf, self.gcdf):
             self.cdf.addItem(it)
         self.cdf.setYRange(0, 1, padding=0.02)
@@ -71,7 +71,7 @@ class SWGMMView(MethodView):
         # (d') likelihood of the SW fit against EM's, the maximum-likelihood reference (frames seen so far)
         self.nllp = make_plot("mean negative log-likelihood: SW fit vs EM", equal=False, x="step", y="nll")
         self.nllp.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        self.nll_curve = self.nllp.plot(pen=pg.mkPen(FIT, width=1.5), name="SW fit")
+        self.nll_curve = self.nllp.plot(pen=pg.mkPen(FIT, width=1), name="SW fit")
         self.em_line = pg.InfiniteLine(angle=0, movable=False,
                                        pen=pg.mkPen(EM, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
         self.nllp.addItem(self.em_line)

@@ -159,7 +159,7 @@ class WGANView(DrawTargetMixin, MethodView):
                                "E f(fake)). Arrows at generated points: −∂L_G/∂x, where the generator's loss "
                                "pushes each point (∇f for the WGANs), scaled so a typical one is 8 % of the view.")
         self.fake_on_heat = FastScatter((255, 255, 255, 200), 2.0)
-        self.arrows = pg.PlotDataItem(pen=pg.mkPen((255, 80, 40), width=1.6), connect="pairs")
+        self.arrows = pg.PlotDataItem(pen=pg.mkPen((255, 80, 40), width=1), connect="pairs")
         self.critic.addItem(self.fake_on_heat)
         self.critic.addItem(self.arrows)
         self.critic.setXLink(self.samples)
