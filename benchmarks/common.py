@@ -97,9 +97,3 @@ def print_table(rows: list[Row], title: str = "") -> None:
         if r.note:
             print(f"   · {r.topic} / {r.what}: {r.note}")
 
-
-def quiet_torch() -> None:
-    """One torch thread (the 2-core machine is shared; two threads were erratic on small ops)."""
-    import torch
-
-    torch.set_num_threads(1)

@@ -160,9 +160,9 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
 
 
 def measure_one(name: str, seconds: float) -> dict:
-    import torch
+    from otviz.core.runtime import configure_process
 
-    torch.set_num_threads(1)
+    configure_process()
     head, n_head = headless_rate(name, seconds)
     gui = gui_rate(name, seconds)
     return {"name": name, "headless": head, "headless_steps": n_head, **gui}

@@ -144,6 +144,9 @@ if __name__ == "__main__":
     if "--probe" in sys.argv:
         import json
 
+        from otviz.core.runtime import configure_process
+
+        configure_process()
         r = measure(25_000, repeat=int(sys.argv[-1]), only="FastScatter")
         print(json.dumps(r["FastScatter"]))
     else:

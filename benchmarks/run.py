@@ -40,9 +40,9 @@ def topic_main(run) -> None:
     ap.add_argument("--out", default="")
     ap.add_argument("--flag", action="append", default=[], help="topic-specific switches")
     args = ap.parse_args()
-    import torch
+    from otviz.core.runtime import configure_process
 
-    torch.set_num_threads(1)
+    configure_process()                      # what the app and the CLI do: one torch thread, the allocator
     kwargs = {"quick": args.quick}
     if args.flag:
         kwargs["flags"] = set(args.flag)

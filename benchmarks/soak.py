@@ -68,9 +68,9 @@ def main() -> None:
     p.add_argument("--every", type=float, default=60.0, help="seconds between samples")
     p.add_argument("--gui", action="store_true", help="run in the window (offscreen) instead of headless")
     a = p.parse_args()
-    import torch
+    from otviz.core.runtime import configure_process
 
-    torch.set_num_threads(1)
+    configure_process()
     rows = (soak_gui if a.gui else soak_headless)(a.method, a.minutes * 60, a.every)
     warm = rows[min(2, len(rows) - 1)]
     print(f"memory after warm-up {warm[2]:.1f} MiB, at the end {rows[-1][2]:.1f} MiB: "

@@ -190,9 +190,9 @@ def cmd_params(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from otviz.core.devices import configure_threads
+    from otviz.core.runtime import configure_process
 
-    configure_threads()
+    configure_process()
     if args.self_test:
         from otviz.selftest import run_self_test
         return run_self_test()

@@ -30,17 +30,3 @@ def resolve_device(name: str | torch.device) -> torch.device:
                 raise ValueError(f"device {name!r} is not available: {why}")
             return torch.device(name)
     raise ValueError(f"unknown device {name!r} (choose from cpu, cuda, mps)")
-
-
-def configure_threads() -> int:
-    """Use one torch CPU thread unless OTVIZ_TORCH_THREADS says otherwise.
-
-    The 2-D methods run many small tensor ops: on 2-core machines a second intra-op thread made
-    steps erratic and often slower, and the GUI thread needs a core of its own.
-    """
-    import os
-
-    n = int(os.environ.get("OTVIZ_TORCH_THREADS", "1"))
-    if n > 0:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
