@@ -135,15 +135,17 @@ class FastScatter(pg.GraphicsObject):
 
     def setData(self, xy: np.ndarray) -> None:
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        finite = np.isfinite(xy).all(1)
-        if not finite.all():
-            xy = xy[finite]
+        # reductions along the short axis of an (n, 2) array are slow in numpy (1.5 ms for 25,000
+        # points): one sum tells whether all are finite, and the bounds come from the two columns
+        if not np.isfinite(xy.sum()):
+            xy = xy[np.isfinite(xy).all(1)]
         self.prepareGeometryChange()
         self._xy = xy
         self._poly = None
         self._cache = None
         if len(xy):
-            lo, hi = xy.min(0), xy.max(0)
+            x, y = xy[:, 0], xy[:, 1]
+            lo, hi = np.array([x.min(), y.min()]), np.array([x.max(), y.max()])
             self._bounds = (lo, hi)              # asked for by the ViewBox every frame: computed once
             self._rect = QtCore.QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
         else:
