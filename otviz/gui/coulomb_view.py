@@ -19,7 +19,7 @@ class CoulombView(MethodView):
         super().__init__(method_cls, parent)
         # (a) generated points over the true centres, with the fitted GMM
         self.samples = make_plot("generated points and the 25 true centres", x="x", y="y")
-        self.gmm = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40, 200), width=1.3), connect="finite")
+        self.gmm = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40, 200), width=1), connect="finite")
         self.fake = FastScatter(color=FAKE, size=3.0)
         # each centre as its 3σ circle: the "high quality" region of the mode-coverage metric
         self.centers = pg.ScatterPlotItem(size=2 * 3 * np.sqrt(0.1), pxMode=False, symbol="o", brush=None)

@@ -81,7 +81,8 @@ class StickyViewBox(pg.ViewBox):
             if not self._refit:
                 escaped = any(r is not None and (r[0] < current[a][0] or r[1] > current[a][1])
                               for a, r in enumerate(wanted))
-                loose = all(r is None or (r[1] - r[0]) < self.SHRINK * (current[a][1] - current[a][0])
+                # (a single value, span 0, cannot tell: it would re-fit on every frame)
+                loose = all(r is None or 0 < (r[1] - r[0]) < self.SHRINK * (current[a][1] - current[a][0])
                             for a, r in enumerate(wanted))
                 if not (escaped or loose):
                     return                   # the data still fit the view well: leave the axes alone
@@ -133,19 +134,34 @@ def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: 
     return item
 
 
+def nice_levels(lo: float, hi: float, steps: int = 10) -> tuple[float, float]:
+    """(lo, hi) widened to multiples of a round step (1, 2, 2.5 or 5 x 10^k, about span/steps)."""
+    span = hi - lo
+    if not (np.isfinite(lo) and np.isfinite(hi) and span > 0):
+        return lo, hi
+    raw = span / steps
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw * (1 - 1e-9))
+    return float(np.floor(lo / step + 1e-9) * step) + 0.0, float(np.ceil(hi / step - 1e-9) * step) + 0.0
+
+
 def set_heatmap(item: pg.ImageItem, values: np.ndarray, rect: tuple[float, float, float, float],
                 levels: tuple[float, float] | None = None) -> None:
-    """Show `values` (rows = y, columns = x) over rect = (x0, y0, width, height) with fixed levels."""
+    """Show `values` (rows = y, columns = x) over rect = (x0, y0, width, height) with fixed levels
+    (the data's range if None), widened to round numbers: the colour bar's axis then changes only
+    when the data cross one, instead of being laid out again on every frame."""
     values = np.asarray(values, dtype=np.float32)
     if levels is None:
         finite = values[np.isfinite(values)]
         levels = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if levels[1] <= levels[0]:
-            levels = (levels[0], levels[0] + 1e-9)
+    levels = nice_levels(float(levels[0]), float(levels[1]))
+    if levels[1] <= levels[0]:
+        levels = (levels[0], levels[0] + 1e-9)
     item.setImage(values, levels=levels, autoLevels=False)
     item.setRect(QtCore.QRectF(*rect))
     bar = getattr(item, "_otviz_bar", None)
-    if bar is not None:
+    if bar is not None and getattr(item, "_otviz_bar_levels", None) != levels:
+        item._otviz_bar_levels = levels          # setting equal levels still lays the bar's axis out again
         bar.setLevels(levels)
 
 
