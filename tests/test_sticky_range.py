@@ -76,3 +76,23 @@ def test_equal_aspect_plot_does_not_refit_every_frame(qtbot):
     for k in range(5):
         d = 0.02 * k
         assert _show(qtbot, w, vb, curve, [d, 1 - d], [d, 1 - d]) == r0
+
+
+def test_heatmap_levels_are_round_and_hold_the_data():
+    from otviz.gui.view_base import nice_levels
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        lo = rng.normal() * 10 ** rng.uniform(-6, 4)
+        hi = lo + 10 ** rng.uniform(-6, 4)
+        a, b = nice_levels(lo, hi)
+        assert a <= lo + 1e-12 * (hi - lo) and hi - 1e-12 * (hi - lo) <= b
+        # the ends are multiples of a round step (1, 2, 2.5 or 5 x 10^k) of about a tenth of the span
+        raw = (hi - lo) / 10
+        mag = 10.0 ** np.floor(np.log10(raw))
+        steps = [m * mag for m in (1, 2, 2.5, 5, 10) if raw * (1 - 1e-9) <= m * mag <= 5 * raw]
+        assert any(abs(a / st - round(a / st)) < 1e-6 and abs(b / st - round(b / st)) < 1e-6
+                   and b - a <= hi - lo + 2 * st for st in steps), (lo, hi, a, b)
+    assert nice_levels(0, 0.0094) == (0.0, 0.01)
+    assert nice_levels(-1.3, 1.3) == (-1.5, 1.5)
+    assert nice_levels(3.0, 3.0) == (3.0, 3.0)          # nothing to round: left alone

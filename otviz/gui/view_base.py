@@ -142,7 +142,7 @@ def nice_levels(lo: float, hi: float, steps: int = 10) -> tuple[float, float]:
     raw = span / steps
     mag = 10.0 ** np.floor(np.log10(raw))
     step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw * (1 - 1e-9))
-    return float(np.floor(lo / step + 1e-9) * step) + 0.0, float(np.ceil(hi / step - 1e-9) * step) + 0.0
+    return float(np.floor(lo / step) * step) + 0.0, float(np.ceil(hi / step) * step) + 0.0
 
 
 def set_heatmap(item: pg.ImageItem, values: np.ndarray, rect: tuple[float, float, float, float],
