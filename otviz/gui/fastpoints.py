@@ -17,10 +17,11 @@ from pyqtgraph import functions as fn
 from PySide6 import QtCore, QtGui
 
 # Qt's raster engine hands big fills and image draws to a thread pool and waits for it. On a 2-core
-# machine where a training thread already holds a core, the hand-off (futex waits, measured with py-spy
-# as ~25 % of a redraw's samples) costs more than it saves: a 25k-point frame took ~20 ms of CPU with
-# the pool and ~12 ms without. The variable is read when the pool is first used (the first paint),
-# so setting it here, when the views are imported, is early enough. OTVIZ_QT_THREADPOOL=1 keeps it.
+# machine the pool's threads take the core that training runs on, for no gain in a frame of this size
+# (25k points: 4.2 ms of CPU without the pool, 4.5 ms with it; 12 against 20 ms before the allocator
+# settings of otviz.core.runtime). The variable is read when the pool is first used (the first
+# paint), so setting it here, when the views are imported, is early enough. OTVIZ_QT_THREADPOOL=1
+# keeps the pool.
 if os.environ.get("OTVIZ_QT_THREADPOOL") != "1":
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
