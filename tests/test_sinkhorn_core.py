@@ -169,6 +169,58 @@ def test_warm_start_needs_far_fewer_iterations(eps):
     assert again.n_iter <= 2 and abs(again.cost.item() - cold.cost.item()) < 1e-7
 
 
+def moons(n, seed=3):
+    from otviz.core import datasets
+    x, y = datasets.two_moons_split(n, np.random.default_rng(seed))
+    return torch.tensor(x, dtype=F64), torch.tensor(y, dtype=F64)
+
+
+@pytest.mark.parametrize("which", ["x", "y"])
+def test_continuing_a_result_after_one_point_moved_matches_a_cold_solve(which):
+    # a drag in the Sinkhorn tab: re-solve from the previous result (init=result), which goes on from its
+    # Anderson history and, when only y moved, re-derives g from f instead of f from g
+    x, y = moons(200)
+    eps, tol = 0.003, 1e-8
+    r = sinkhorn(x, y, eps, tol=tol)
+    x2, y2 = x.clone(), y.clone()
+    (x2 if which == "x" else y2)[4] += torch.tensor([0.05, -0.03], dtype=F64)
+    cold = sinkhorn(x2, y2, eps, tol=tol)
+    plain = sinkhorn(x2, y2, eps, tol=tol, init=r.init)          # potentials only: starts afresh from g
+    cont = sinkhorn(x2, y2, eps, tol=tol, init=r)
+    assert cold.converged and plain.converged and cont.converged
+    assert (cont.plan - cold.plan).abs().sum().item() < 1e-6
+    assert abs(cont.cost.item() - cold.cost.item()) < 1e-8
+    assert cont.n_iter < plain.n_iter < cold.n_iter
+    # the result it continued is left as it was: continuing it again gives the same solve, bit for bit
+    again = sinkhorn(x2, y2, eps, tol=tol, init=r)
+    assert again.n_iter == cont.n_iter and torch.equal(again.plan, cont.plan)
+
+
+def test_continuing_a_result_at_another_eps_only_reuses_its_potentials():
+    x, y = moons(120)
+    r = sinkhorn(x, y, 0.01)
+    x2 = x.clone()
+    x2[0] += 0.02
+    # its history is for eps 0.01: at 0.015 the result is a plain warm start from its potentials
+    a, b = sinkhorn(x2, y, 0.015, init=r), sinkhorn(x2, y, 0.015, init=r.init)
+    assert a.converged and a.n_iter == b.n_iter and torch.equal(a.plan, b.plan)
+    # and a continued solve can be continued in turn, at any eps
+    c = sinkhorn(x2, y, 0.01, init=sinkhorn(x2, y, 0.01, init=r))
+    assert c.converged and c.n_iter <= 2
+
+
+def test_cost_matrix_without_autograd_is_the_same_arithmetic():
+    x, y = clouds(30, 20, seed=16)
+    xg = x.clone().requires_grad_(True)
+    for p in (2, 1.5):
+        with torch.no_grad():
+            c0 = cost_matrix(x, y, p)
+        c1 = cost_matrix(xg, y, p)
+        assert c1.requires_grad and torch.equal(c0, c1.detach())
+    with torch.no_grad():
+        assert cost_matrix(x, x)[torch.arange(30), torch.arange(30)].abs().max().item() == 0.0
+
+
 def test_warm_start_shape_mismatch_is_refused():
     x, y = clouds(10, 12)
     r = sinkhorn(x, y, 0.1)

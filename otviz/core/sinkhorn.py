@@ -7,6 +7,9 @@ Conventions (used everywhere in otviz):
   objective   <P, C> + eps KL(P | a x b)   (the regularised OT_eps used by the divergence)
 
 The iterations themselves (absorption, eps-scaling, Anderson acceleration) are in sinkhorn_iterations.
+A result passed as `init=` continues that solve: the Sinkhorn tab re-solves from the previous result
+each time a point is dragged, and the new solve goes on from the old one's acceleration history and
+re-derives the potential of the cloud that changed (see `sinkhorn`).
 """
 from __future__ import annotations
 
@@ -17,10 +20,19 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from otviz.core.sinkhorn_iterations import solve
+from otviz.core.sinkhorn_iterations import solve, work_buffer
 
 __all__ = ["SinkhornResult", "SinkhornDivergence", "ExactPlan", "cost_matrix", "sinkhorn",
            "sinkhorn_divergence", "exact_plan"]
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """The part of a solve that a later solve from it (init=result) goes on from."""
+    key: tuple                    # shapes, dtype, device, eps, p: what the history is valid for
+    x: torch.Tensor               # copies of the clouds (B, N, D), (B, M, D): which one changed since?
+    y: torch.Tensor
+    history: object               # the Anderson history (sinkhorn_iterations.solve's `history`)
 
 
 @dataclass
@@ -42,6 +54,8 @@ class SinkhornResult:
     # the potentials at full (float64) precision: a float32 f, g would blur a warm start at small eps
     f_full: torch.Tensor | None = field(default=None, repr=False)
     g_full: torch.Tensor | None = field(default=None, repr=False)
+    # what a solve continuing this one (init=this result) needs besides f, g (None if not kept)
+    resume: _Resume | None = field(default=None, repr=False, compare=False)
 
     @property
     def init(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,20 +96,33 @@ def cost_matrix(x: torch.Tensor, y: torch.Tensor, p: float = 2) -> torch.Tensor:
     zero diagonal and float32 keeps its precision at small eps.
     """
     d = x.shape[-1]
+    grad = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
     if d <= 8:
         # one coordinate at a time, from contiguous copies (strided broadcasting is several times slower)
         xs, ys = x.movedim(-1, 0).contiguous(), y.movedim(-1, 0).contiguous()
-        diff = xs[0].unsqueeze(-1) - ys[0].unsqueeze(-2)
-        sq = diff * diff
-        for k in range(1, d):
-            diff = xs[k].unsqueeze(-1) - ys[k].unsqueeze(-2)
-            sq = sq.addcmul_(diff, diff)
+        xk, yk = xs[0].unsqueeze(-1), ys[0].unsqueeze(-2)
+        if grad:
+            diff = xk - yk
+            sq = diff * diff
+            for k in range(1, d):
+                diff = xs[k].unsqueeze(-1) - ys[k].unsqueeze(-2)
+                sq = sq.addcmul_(diff, diff)
+        else:
+            # no graph: one fresh tensor (the result), the other differences in a reused buffer (each
+            # fresh N x M one costs page faults), same arithmetic
+            shape = torch.broadcast_shapes(xk.shape, yk.shape)
+            sq = torch.sub(xk, yk, out=torch.empty(shape, dtype=x.dtype, device=x.device)).square_()
+            if d > 1:
+                diff = work_buffer("cost differences", shape, x.dtype, x.device)
+                for k in range(1, d):
+                    torch.sub(xs[k].unsqueeze(-1), ys[k].unsqueeze(-2), out=diff)
+                    sq.addcmul_(diff, diff)
     else:
         sq = (x.unsqueeze(-2) - y.unsqueeze(-3)).square().sum(-1)
     if p == 2:
         return sq
     # clamp keeps the gradient finite (zero) where two points coincide
-    return sq.clamp_min(torch.finfo(sq.dtype).tiny).pow(p / 2) if sq.requires_grad else sq.pow(p / 2)
+    return sq.clamp_min(torch.finfo(sq.dtype).tiny).pow(p / 2) if sq.requires_grad else sq.pow_(p / 2)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -161,6 +188,10 @@ def sinkhorn(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: float = 2, a=No
         iterations start from g (f is re-derived from it) at the target eps directly -- or, given a
         result solved at an eps more than twice larger, annealed down from that eps. Without init, eps is
         annealed from max C down to eps by factors `eps_scaling` (None disables the annealing).
+        A result at the same eps (same shapes and p) is continued: the iterations go on from its
+        Anderson history (the slow modes of a slightly changed problem are nearly the same), and if only
+        y has changed since, they start from f (g re-derived) instead: the same answer to tol, in far
+        fewer iterations when a point is dragged. A plain (f, g) pair starts afresh from g.
     Stops when the L1 error of the row marginal, measured after the column update (so the columns are
         exact), is <= tol for every batch item, or after max_iter iterations in all (see `converged`).
     """
@@ -180,21 +211,29 @@ def sinkhorn(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: float = 2, a=No
         like = torch.empty(0, dtype=vd, device=C.device)
         a_ = _weights(a, B, N, like, "a")
         b_ = _weights(b, B, M, like, "b")
-        g0 = start_eps = None
+        f0 = g0 = start_eps = prev = None
         if init is not None:
             if isinstance(init, SinkhornResult):
                 # coming down from a larger eps (a slider moved): anneal from there
                 start_eps = init.eps if init.eps > 2.0 * eps else None
-                init = init.init
+                init, prev = init.init, init.resume
             f0, g0 = init
-            _init_potential(f0, B, N, like, "f")
+            f0 = _init_potential(f0, B, N, like, "f")
             g0 = _init_potential(g0, B, M, like, "g")
+        key = (x.shape, y.shape, x.dtype, x.device, eps, float(p))
+        if prev is not None and prev.key != key:
+            prev = None
+        # the potential of a moved point is stale: re-derive f from g0 (the default, right when x moved)
+        # or, when only y moved, g from f0
+        only_y = prev is not None and torch.equal(x, prev.x) and not torch.equal(y, prev.y)
         out = solve(C, a_, b_, eps, max_iter=int(max_iter), tol=float(tol), g0=g0, scaling=eps_scaling,
-                    start_eps=start_eps)
+                    start_eps=start_eps, f0=f0 if only_y else None, history=prev and prev.history)
+        history = out.pop("history")
+        resume = None if history is None else _Resume(key, x.clone(), y.clone(), history)
     if not batched:
         for k in ("cost", "objective", "plan", "cost_matrix", "f", "g", "f_full", "g_full"):
             out[k] = out[k].squeeze(0)
-    return SinkhornResult(**out)
+    return SinkhornResult(**out, resume=resume)
 
 
 # ----------------------------------------------------------------------------- divergence

@@ -59,10 +59,17 @@ class SinkhornMethod(Method):
         self._div_shapes = None
         self._solve()
 
-    def _solve(self):
+    def _solve(self, resume: bool = False):
+        """Solve warm from the saved potentials. resume (edits, e.g. a drag): continue the last result
+        itself, i.e. also from its acceleration history -- a third of the iterations, but the path then
+        depends on more than the saved state, so training steps, which a loaded session must replay
+        exactly, do not."""
         cfg = self.config
         init = self._pots if self._pots is not None and self._pots[0].shape[-1] == len(self.x) \
             and self._pots[1].shape[-1] == len(self.y) else None
+        if resume and init is not None and getattr(self, "result", None) is not None \
+                and self.result.f.shape[-1] == len(self.x) and self.result.g.shape[-1] == len(self.y):
+            init = self.result
         self.result = sinkhorn(self.x, self.y, cfg.eps, p=cfg.p, max_iter=cfg.max_iter, tol=cfg.tol, init=init)
         self._warm = init is not None
         self._pots = (self.result.f, self.result.g)
@@ -111,7 +118,7 @@ class SinkhornMethod(Method):
             self.x = pts
         else:
             self.y = pts
-        self._solve()
+        self._solve(resume=True)
 
     # ------------------------------------------------------------------ views
     def _snapshot(self) -> dict:
