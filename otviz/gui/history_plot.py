@@ -31,7 +31,7 @@ class HistoryPlot(QtWidgets.QWidget):
         self.markers = self.plot.plot(pen=pg.mkPen(ACCENT, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
                                       connect="pairs")
         self.marker_text = pg.TextItem(color=ACCENT[:3], anchor=(1, 0))     # left of the newest marker
-        self.plot.addItem(self.marker_text)
+        self.plot.addItem(self.marker_text, ignoreBounds=True)   # text has no data extent: keep it out of the range
         self._data: tuple[np.ndarray, dict[str, np.ndarray]] = (np.zeros(0), {})
         self._events: list[tuple[int, str]] = []
 

@@ -190,10 +190,6 @@ class SWGMMView(MethodView):
         age = "" if s["fresh"] else f"  (step {s['axis_step']})"
         self.cost_info.setText(f"W_{p:g}^{p:g} = {s['axis_wpp']:.4g}{age}")
         self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
-        # Ranges move only when the data leave them (or fill < 1/4): a new range re-generates the axis
-        # pictures, the largest part of a frame when done every frame.
-        _grow(self.cost, "x", float(s["cdf_x"][0]), float(s["cdf_x"][-1]))          # the projected data
-        _grow(self.cost, "y", 0.0, float(s["cost"].max()) if len(s["cost"]) else 1.0)
         self._set_title(self.cdf, f"CDF alignment along {axis}")
         xs, lv, q = s["cdf_x"], s["cdf_levels"], s["gmm_quantiles"]
         n = len(xs)
@@ -227,9 +223,6 @@ class SWGMMView(MethodView):
             if len(self._trace) > MAX_TRACE:                       # bounded: keep every second frame
                 self._trace = self._trace[::2]
         self.nll_curve.setData(self._trace[:, 0], self._trace[:, 1])
-        ys = self._trace[:, 1] if em is None else np.append(self._trace[:, 1], em["nll"])
-        _grow(self.nllp, "x", 0.0, max(float(self._trace[-1, 0]), 10.0))
-        _grow(self.nllp, "y", float(ys.min()), float(ys.max()))
         self.em_line.setVisible(em is not None)
         if em is not None:
             self.em_line.setValue(em["nll"])
@@ -247,13 +240,3 @@ class SWGMMView(MethodView):
             box.setCurrentText(value)
             box.blockSignals(False)
 
-
-def _grow(plot: pg.PlotWidget, axis: str, lo: float, hi: float) -> None:
-    """Set the range of one axis only when [lo, hi] leaves it or fills less than a quarter of it."""
-    vb = plot.getPlotItem().vb
-    i = 0 if axis == "x" else 1
-    cur_lo, cur_hi = vb.viewRange()[i]
-    span = max(hi - lo, 1e-12)
-    if lo < cur_lo or hi > cur_hi or span < 0.25 * (cur_hi - cur_lo) or not vb.state["autoRange"][i] is False:
-        pad = 0.08 * span
-        (vb.setXRange if i == 0 else vb.setYRange)(lo - pad, hi + pad, padding=0)

@@ -43,7 +43,8 @@ class MethodView(QtWidgets.QWidget):
 
 class StickyViewBox(pg.ViewBox):
     """A ViewBox whose auto-range moves only when it has to: when the data leave the view, or when they
-    fill less than half of it along every auto-ranged axis; a re-fit then leaves a little headroom.
+    fill less than half of it along every auto-ranged axis; a re-fit then leaves a little headroom, and
+    more on the side the data left by.
 
     pyqtgraph re-fits on every data change, so while training every frame moved the axes: their ticks
     and labels were laid out again (about half of a frame's cost in the SW-GMM and WGAN tabs) and the
@@ -51,6 +52,7 @@ class StickyViewBox(pg.ViewBox):
     """
 
     HEADROOM = 0.05     # share of the span left free on each side by a re-fit
+    GROWTH = 0.25       # and on the side where the data left the view
     SHRINK = 0.5        # re-fit when the data span less than this share of the view on every axis
 
     def __init__(self, *args, **kwargs):
@@ -78,6 +80,7 @@ class StickyViewBox(pg.ViewBox):
         if self._in_auto and rect is None:
             wanted = [xRange, yRange]
             current = self.viewRange()
+            grow = [(0.0, 0.0), (0.0, 0.0)]
             if not self._refit:
                 escaped = any(r is not None and (r[0] < current[a][0] or r[1] > current[a][1])
                               for a, r in enumerate(wanted))
@@ -86,10 +89,19 @@ class StickyViewBox(pg.ViewBox):
                             for a, r in enumerate(wanted))
                 if not (escaped or loose):
                     return                   # the data still fit the view well: leave the axes alone
+                if not loose:
+                    # only the axes the data left move (each new range lays an axis out again), with
+                    # more room on the side they left by: they tend to go on (a step axis, a drift)
+                    wanted = [r if r is not None and (r[0] < current[a][0] or r[1] > current[a][1]) else None
+                              for a, r in enumerate(wanted)]
+                    grow = [(0.0, 0.0) if r is None else
+                            (self.GROWTH * (r[0] < current[a][0]), self.GROWTH * (r[1] > current[a][1]))
+                            for a, r in enumerate(wanted)]
             self._refit = False
             xRange, yRange = [None if r is None else
-                              (r[0] - self.HEADROOM * (r[1] - r[0]), r[1] + self.HEADROOM * (r[1] - r[0]))
-                              for r in wanted]
+                              (r[0] - (self.HEADROOM + g[0]) * (r[1] - r[0]),
+                               r[1] + (self.HEADROOM + g[1]) * (r[1] - r[0]))
+                              for r, g in zip(wanted, grow)]
         super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
 
 
