@@ -1,6 +1,7 @@
 """Topics 2 and 3, training with the window open: each registered method's steps/s with its tab open and
-redrawing against its headless Session.step() loop, and the GUI event loop's latency (a 10 ms QTimer's
-lateness) while it trains. Each method runs in its own process, so one cannot slow or crash another."""
+redrawing against a headless Session.step() loop of the same session (in alternating slices), and the GUI
+event loop's latency (a 10 ms QTimer's lateness) while it trains. Each method runs in its own process, so
+one cannot slow or crash another."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,21 +20,6 @@ from benchmarks.common import Row, load_average, percentile  # noqa: E402
 TARGET_RATIO = 0.9
 TARGET_P99_MS = 50.0
 TICK_MS = 10
-
-
-def headless_rate(name: str, seconds: float) -> tuple[float, int]:
-    """Steps/s of a plain Session.step() loop (no snapshots), after a short warm-up."""
-    from otviz.methods import method_class
-    from otviz.methods.session import Session
-
-    s = Session(method_class(name)(seed=0))
-    t_end = time.perf_counter() + min(1.0, seconds / 3)
-    while time.perf_counter() < t_end:
-        s.step()
-    n0, t0 = s.step_count, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        s.step()
-    return (s.step_count - n0) / (time.perf_counter() - t0), s.step_count - n0
 
 
 def pace(worker, k: float) -> None:
@@ -70,6 +57,8 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     tab = win.tab_by_name[name]
     if os.environ.get("OTVIZ_BENCH_MAX_FPS"):         # experiments: cap the frame rate
         tab.worker.max_fps = float(os.environ["OTVIZ_BENCH_MAX_FPS"])
+    if os.environ.get("OTVIZ_BENCH_SHARE"):          # experiments: another redraw share (0.01 … 1)
+        tab.worker.set_gui_budget(float(os.environ["OTVIZ_BENCH_SHARE"]))
     if os.environ.get("OTVIZ_BENCH_PACE"):           # experiment: keep the GUI thread busy <= 1/k
         pace(tab.worker, float(os.environ["OTVIZ_BENCH_PACE"]))
     frames: list[float] = []
@@ -117,19 +106,41 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     while time.perf_counter() < end and (len(frames) < 5 or tab.session.step_count < 5):
         wait(0.1)
     wait(min(1.0, seconds / 3))
-    # measure inside a real event loop (app.exec-like), so the timer's lateness is what a user feels
-    # phase 1, throughput: nothing but the app itself in the event loop (a probe timer re-entering
-    # Python 100 times a second would itself take the GIL from the training thread)
-    n0, t0, f0 = tab.session.step_count, time.perf_counter(), len(frames)
-    cpu0, gui0 = dict(cpu), time.thread_time()
+    # phase 1, throughput, measured inside a real event loop (app.exec-like) with nothing but the app in
+    # it (a probe timer re-entering Python 100 times a second would itself take the GIL from training).
+    # This 2-core machine's speed drifts by +-10 % over seconds, more than the effect measured, so the
+    # window's slices alternate with headless slices of the same session -- paused worker, a plain
+    # Session.step() loop, no frames -- and the sums of each are compared.
     loop = QtCore.QEventLoop()
-    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    dt = time.perf_counter() - t0
-    gui_cpu = time.thread_time() - gui0
+    slices = max(2, int(os.environ.get("OTVIZ_BENCH_SLICES", "3")))
+    part = seconds / slices
+    steps = head_steps = n_frames = 0
+    dt = head_dt = gui_cpu = 0.0
+    cpu0 = dict(cpu)
+    for k in range(slices):
+        n0, t0, f0, g0 = tab.session.step_count, time.perf_counter(), len(frames), time.thread_time()
+        QtCore.QTimer.singleShot(int(part * 1000), loop.quit)
+        loop.exec()
+        steps += tab.session.step_count - n0
+        dt += time.perf_counter() - t0
+        n_frames += len(frames) - f0
+        gui_cpu += time.thread_time() - g0
+        tab.controls.play.click()                       # pause, let the worker finish its step
+        wait(0.3)
+        # (in a thread of its own, joined: the GUI thread's CPU clock, which paces the frames, stays clean)
+        s, n1, t1 = tab.session, tab.session.step_count, time.perf_counter()
+
+        def headless():
+            while time.perf_counter() - t1 < part:
+                s.step()
+        th = threading.Thread(target=headless)
+        th.start()
+        th.join()
+        head_steps += s.step_count - n1
+        head_dt += time.perf_counter() - t1
+        tab.controls.play.click()                       # and play on
+        wait(0.3)
     step_cpu, snap_cpu = cpu["step"] - cpu0["step"], cpu["snap"] - cpu0["snap"]
-    steps = tab.session.step_count - n0
-    n_frames = len(frames) - f0
     # phase 2, responsiveness: the lateness of a 10 ms timer while it keeps training
     late.clear()
     last[0] = None
@@ -151,7 +162,8 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
                 fast_max = max(fast_max, len(item.data()))
     win.close()
     app.processEvents()
-    return {"steps_per_s": steps / dt, "steps": steps, "fps": n_frames / dt, "late_p50": percentile(late, 50),
+    return {"steps_per_s": steps / dt, "steps": steps, "headless": head_steps / head_dt,
+            "headless_steps": head_steps, "fps": n_frames / dt, "late_p50": percentile(late, 50),
             "late_p99": percentile(late, 99), "late_max": max(late) if late else float("nan"),
             "ticks": len(late), "stock_scatter_max": stock_max, "fast_scatter_max": fast_max,
             "step_cpu_ms": 1e3 * step_cpu / max(steps, 1), "snap_cpu_ms": 1e3 * snap_cpu / max(n_frames, 1),
@@ -163,9 +175,7 @@ def measure_one(name: str, seconds: float) -> dict:
     from otviz.core.runtime import configure_process
 
     configure_process()
-    head, n_head = headless_rate(name, seconds)
-    gui = gui_rate(name, seconds)
-    return {"name": name, "headless": head, "headless_steps": n_head, **gui}
+    return {"name": name, **gui_rate(name, seconds)}
 
 
 def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
