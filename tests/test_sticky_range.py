@@ -52,6 +52,16 @@ def test_range_stays_while_data_move_inside_and_follows_when_they_leave(qtbot):
     assert r3[0][0] <= 5 and r3[0][1] >= 6
 
 
+def test_one_axis_follows_alone(qtbot):
+    # a free aspect: one axis shrinking (a loss settling) or growing (steps) moves that axis only
+    w, vb, curve = _plot(qtbot)
+    r0 = _show(qtbot, w, vb, curve, [0, 10], [0, 1])
+    r1 = _show(qtbot, w, vb, curve, [0, 10], [0, 0.05])
+    assert r1[0] == r0[0] and r1[1][1] - r1[1][0] < 0.2
+    r2 = _show(qtbot, w, vb, curve, [0, 12], [0, 0.05])
+    assert r2[1] == r1[1] and r2[0][1] >= 12 + 0.2 * 12      # room ahead on the side it grew
+
+
 def test_refit_and_auto_button_fit_tightly(qtbot):
     w, vb, curve = _plot(qtbot)
     _show(qtbot, w, vb, curve, [0, 10], [0, 10])

@@ -42,9 +42,9 @@ class MethodView(QtWidgets.QWidget):
 
 
 class StickyViewBox(pg.ViewBox):
-    """A ViewBox whose auto-range moves only when it has to: when the data leave the view, or when they
-    fill less than half of it along every auto-ranged axis; a re-fit then leaves a little headroom, and
-    more on the side the data left by.
+    """A ViewBox whose auto-range moves only when it has to: along an axis the data leave, or fill less
+    than half of (with a locked aspect: along both); a re-fit then leaves a little headroom, and more on
+    the side the data left by.
 
     pyqtgraph re-fits on every data change, so while training every frame moved the axes: their ticks
     and labels were laid out again (about half of a frame's cost in the SW-GMM and WGAN tabs) and the
@@ -53,7 +53,7 @@ class StickyViewBox(pg.ViewBox):
 
     HEADROOM = 0.05     # share of the span left free on each side by a re-fit
     GROWTH = 0.25       # and on the side where the data left the view
-    SHRINK = 0.5        # re-fit when the data span less than this share of the view on every axis
+    SHRINK = 0.5        # re-fit an axis when the data span less than this share of it
 
     def __init__(self, *args, **kwargs):
         self._in_auto = False
@@ -78,25 +78,25 @@ class StickyViewBox(pg.ViewBox):
 
     def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True, disableAutoRange=True):
         if self._in_auto and rect is None:
-            wanted = [xRange, yRange]
-            current = self.viewRange()
+            wanted, current = [xRange, yRange], self.viewRange()
             grow = [(0.0, 0.0), (0.0, 0.0)]
             if not self._refit:
-                escaped = any(r is not None and (r[0] < current[a][0] or r[1] > current[a][1])
-                              for a, r in enumerate(wanted))
+                out = [r is not None and (r[0] < c[0], r[1] > c[1]) for r, c in zip(wanted, current)]
                 # (a single value, span 0, cannot tell: it would re-fit on every frame)
-                loose = all(r is None or 0 < (r[1] - r[0]) < self.SHRINK * (current[a][1] - current[a][0])
-                            for a, r in enumerate(wanted))
-                if not (escaped or loose):
+                loose = [r is not None and 0 < r[1] - r[0] < self.SHRINK * (c[1] - c[0])
+                         for r, c in zip(wanted, current)]
+                if self.state["aspectLocked"]:
+                    # the locked aspect widens one axis beyond its data: shrink only if both are loose
+                    both = all(lo or r is None for lo, r in zip(loose, wanted))
+                    loose = [lo and both for lo in loose]
+                # only the axes that must move do (each new range lays an axis out again), with more
+                # room on the side the data left by: they tend to go on (a step axis, a drift)
+                move = [bool(o and any(o)) or lo for o, lo in zip(out, loose)]
+                if not any(move):
                     return                   # the data still fit the view well: leave the axes alone
-                if not loose:
-                    # only the axes the data left move (each new range lays an axis out again), with
-                    # more room on the side they left by: they tend to go on (a step axis, a drift)
-                    wanted = [r if r is not None and (r[0] < current[a][0] or r[1] > current[a][1]) else None
-                              for a, r in enumerate(wanted)]
-                    grow = [(0.0, 0.0) if r is None else
-                            (self.GROWTH * (r[0] < current[a][0]), self.GROWTH * (r[1] > current[a][1]))
-                            for a, r in enumerate(wanted)]
+                wanted = [r if m else None for r, m in zip(wanted, move)]
+                grow = [(self.GROWTH * o[0], self.GROWTH * o[1]) if o and not lo else (0.0, 0.0)
+                        for o, lo in zip(out, loose)]
             self._refit = False
             xRange, yRange = [None if r is None else
                               (r[0] - (self.HEADROOM + g[0]) * (r[1] - r[0]),
