@@ -11,7 +11,7 @@ from otviz.gui.control_panel import ControlPanel
 from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
 from otviz.gui.view_base import refit_views
-from otviz.gui.worker import TrainingWorker
+from otviz.gui.worker import REDRAW_SHARE, TrainingWorker
 from otviz.methods import method_class, view_class
 from otviz.methods.session import Session
 
@@ -56,11 +56,11 @@ class RunControls(QtWidgets.QWidget):
         grid.addWidget(self.speed, 1, 1, 1, 2)
         self.budget = QtWidgets.QSpinBox()
         self.budget.setRange(1, 100)
-        self.budget.setValue(10)
+        self.budget.setValue(round(100 * REDRAW_SHARE))
         self.budget.setSuffix(" %")
-        self.budget.setToolTip("While training, how much of the time the views may spend redrawing: "
-                               "10 % keeps training at ~90 % of its headless speed; raise it for a "
-                               "smoother animation in a demo")
+        self.budget.setToolTip(f"While training, how much of the time the views may spend redrawing: "
+                               f"{100 * REDRAW_SHARE:.0f} % keeps training at ≥ 90 % of its headless speed; "
+                               f"raise it for a smoother animation in a demo")
         grid.addWidget(QtWidgets.QLabel("redraw share"), 4, 0)
         grid.addWidget(self.budget, 4, 1, 1, 2)
         grid.addWidget(QtWidgets.QLabel("seed"), 2, 0)
