@@ -65,7 +65,7 @@ class StickyViewBox(pg.ViewBox):
         self._refit = True
 
     def enableAutoRange(self, axis=None, enable=True, x=None, y=None):
-        if enable is not False or x or y:
+        if (bool(x) or bool(y)) if (x is not None or y is not None) else enable is not False:
             self._refit = True
         super().enableAutoRange(axis, enable, x, y)
 
