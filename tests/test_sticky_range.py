@@ -106,3 +106,4 @@ def test_heatmap_levels_are_round_and_hold_the_data():
     assert nice_levels(0, 0.0094) == (0.0, 0.01)
     assert nice_levels(-1.3, 1.3) == (-1.5, 1.5)
     assert nice_levels(3.0, 3.0) == (3.0, 3.0)          # nothing to round: left alone
+

@@ -216,9 +216,13 @@ class MethodTab(QtWidgets.QWidget):
 
     def frames_per_second(self) -> float:
         t = self._frame_times
-        if len(t) < 2 or time.perf_counter() - t[-1] > 1.0:
+        if len(t) < 2:
             return 0.0
-        return (len(t) - 1) / max(t[-1] - t[0], 1e-9)
+        interval = max(t[-1] - t[0], 1e-9) / (len(t) - 1)
+        # no frames for a while (paused): 0; but at the redraw share a frame a second is normal
+        if time.perf_counter() - t[-1] > max(1.0, 3.0 * interval):
+            return 0.0
+        return 1.0 / interval
 
     def status_text(self) -> str:
         f = self.last_frame or {"step": 0, "metrics": {}, "steps_per_s": 0.0}
