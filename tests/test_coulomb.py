@@ -241,25 +241,49 @@ def test_snapshot_is_plain_data_with_heatmap_and_gmm_on_demand():
         m.edit("drag", None)
 
 
-def test_views_are_throttled_under_a_budget_and_refreshed_on_request():
-    m = CoulombMethod(small(gmm_every=0), seed=0)
-    for _ in range(2):                               # no budget (CLI, recordings): always fresh
-        m.step()
-        assert m.snapshot()["fresh"]
-    with pytest.raises(ValueError):
-        m.edit("view_budget", 0)
-    m.edit("view_budget", 1e-12)                     # a budget no part can fit: nothing is redrawn
-    first = m.snapshot()
-    assert first["view_budget"] == 1e-12
-    assert first["fresh"]
-    m.step()
-    stale = m.snapshot()
-    assert not stale["fresh"] and stale["points_step"] == stale["potential_step"] == 2 and stale["step"] == 3
-    assert stale["fake"] is first["fake"]
-    m.edit("refresh", None)
-    s = m.snapshot()
-    assert s["fresh"] and s["points_step"] == s["potential_step"] == 3
-    assert not np.array_equal(s["fake"], first["fake"])
+def test_gmm_is_fitted_in_the_fields_when_due_and_on_demand(monkeypatch):
+    from otviz.methods import coulomb
+
+    fits = []
+    real_fit = coulomb.fit_gmm_ellipses
+    monkeypatch.setattr(coulomb, "fit_gmm_ellipses",
+                        lambda x, step, seed: fits.append(step) or real_fit(x, step, seed))
+    trainer = CoulombMethod(small(gmm_every=4), seed=0)
+    helper = CoulombMethod(small(gmm_every=4), seed=0)        # computes the fields, never trains
+
+    def fields_at(step):
+        while trainer.step_count < step:
+            trainer.step()
+        assert "gmm" not in trainer.snapshot(fields=False)
+        helper.load_field_state(trainer.field_state())
+        return helper.compute_fields()
+
+    assert fields_at(1)["gmm_step"] == 1 and fits == [1]      # the first fit once training has begun
+    assert fields_at(3)["gmm_step"] == 1 and fits == [1]      # not due before step 4
+    f = fields_at(6)                                          # the helper never saw step 4 or 5
+    assert f["gmm_step"] == 6 and f["gmm"].shape == (25 * 49, 2) and fits == [1, 6]
+    assert fields_at(7)["gmm_step"] == 6 and fits == [1, 6]
+    trainer.edit("fit_gmm", None)                             # "Fit GMM now" reaches the trainer ...
+    f = fields_at(7)
+    assert f["gmm_step"] == 7 and fits == [1, 6, 7]           # ... and the helper fits at once
+    assert fields_at(7)["gmm_step"] == 7 and fits == [1, 6, 7]    # the same request is not fitted twice
+    own = trainer.compute_fields()                            # the trainer, computing its own fields, agrees
+    np.testing.assert_allclose(own["gmm"], f["gmm"], rtol=1e-4, atol=1e-4)
+    trainer.reset()
+    assert fields_at(1)["gmm_step"] == 1 and fits[-1] == 1    # a fit of the old run is dropped after a reset
+
+
+def test_lattice_counts_match_samples_per_mode():
+    from otviz.core.metrics import samples_per_mode
+    from otviz.methods.coulomb import GRID_STD, lattice_counts
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-30, 30, (3000, 2)),
+                        grid25_centers()[rng.integers(0, 25, 3000)] + rng.normal(0, 0.6, (3000, 2))])
+    x[5] = np.nan
+    expected = samples_per_mode(x, grid25_centers(), GRID_STD)
+    assert expected.sum() > 1000 and (expected == 0).sum() < 3
+    np.testing.assert_array_equal(lattice_counts(x.astype(np.float32), GRID_STD), expected)
 
 
 class FixedGenerator(torch.nn.Module):

@@ -11,14 +11,14 @@ from otviz.atomic import atomic_write_text
 from otviz.cli import main
 from otviz.core.datasets import load_points_csv
 from otviz.core.devices import resolve_device
-from otviz.methods import REGISTRY, method_class, method_names
+from otviz.methods import REGISTRY, method_class, method_info, method_names
 from otviz.methods.base import ParamSpec
 from otviz.methods.history import History
 
 
 def test_core_and_methods_do_not_import_qt():
     mods = ["otviz.core.datasets", "otviz.methods.session", "otviz.cli"]
-    mods += [REGISTRY[n][0].split(":")[0] for n in REGISTRY]
+    mods += [REGISTRY[n].method.split(":")[0] for n in REGISTRY]
     code = ("import sys, importlib\n"
             f"for m in {mods!r}: importlib.import_module(m)\n"
             "import pkgutil, otviz.core, otviz.methods\n"
@@ -26,6 +26,40 @@ def test_core_and_methods_do_not_import_qt():
             "    for info in pkgutil.iter_modules(pkg.__path__):\n"
             "        importlib.import_module(pkg.__name__ + '.' + info.name)\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6')]\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_core_and_methods_do_not_name_the_gui():
+    # not even in a string: a lazily imported "otviz.gui..." path would tie the training side to Qt
+    root = os.path.join(os.path.dirname(__file__), os.pardir, "otviz")
+    bad = []
+    for pkg in ("core", "methods"):
+        for fn in sorted(os.listdir(os.path.join(root, pkg))):
+            if fn.endswith(".py"):
+                with open(os.path.join(root, pkg, fn), encoding="utf-8") as f:
+                    text = f.read()
+                bad += [f"{pkg}/{fn}: {w}" for w in ("otviz.gui", "PySide6", "pyqtgraph") if w in text]
+    assert not bad, bad
+
+
+def test_window_side_imports_without_torch_or_sklearn():
+    # the window's process draws and edits parameters; training (torch, scikit-learn) runs in workers
+    code = ("import sys, importlib, pkgutil\n"
+            "import otviz.methods, otviz.gui.views\n"
+            "from otviz.methods import REGISTRY, method_info\n"
+            "from otviz.gui.views import VIEWS\n"
+            "mods = [m.name for m in pkgutil.iter_modules(otviz.methods.__path__) if m.name.endswith('_config')]\n"
+            "assert len(mods) == len(REGISTRY), mods\n"
+            "for m in mods: importlib.import_module('otviz.methods.' + m)\n"
+            "for m in ['control_panel', 'history_plot', 'export', 'draw_target', 'view_base', 'fastpoints']:\n"
+            "    importlib.import_module('otviz.gui.' + m)\n"
+            "for n, path in VIEWS.items():\n"
+            "    importlib.import_module(path.split(':')[0])\n"
+            "    info = method_info(n)\n"
+            "    assert info.specs() and info.metrics and info.title\n"
+            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sklearn'})\n"
             "print(bad); sys.exit(1 if bad else 0)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -125,10 +159,19 @@ def test_unavailable_device_is_refused_with_reason():
 
 def test_registry_lists_methods_in_tab_order():
     names = method_names()
-    assert "sinkhorn" in names
+    assert names == ["swgmm", "wgan", "sinkhorn", "realnvp", "coulomb"]
+    from otviz.gui.views import VIEWS
+    assert list(VIEWS) == names
+    with pytest.raises(ValueError, match="choose from swgmm, wgan"):
+        method_info("nope")
     for n in names:
+        info = method_info(n)
         cls = method_class(n)
         assert cls.name == n and cls.metrics
+        # the training class reads its name, title, config and metrics from the one description
+        assert cls.info is info and (cls.title, cls.Config, cls.metrics) == (info.title, info.Config, info.metrics)
+        with pytest.raises(ValueError, match=f"{n} has no parameter 'nope' \\(known: "):
+            info.spec("nope")
         for s in cls.specs():
             assert s.help, f"{n}.{s.name} has no help text"
             s.coerce(s.default)                                 # every default is valid

@@ -146,40 +146,65 @@ def test_snapshot_is_plain_data_and_stages_agree():
         k = n - j
         y = fs[k].detach().numpy()
         assert np.allclose(snap["inv_points"][j], y[:, ::-1] if k % 2 else y, atol=1e-4)
-    # the grid keeps its NaN separators through the layers; one line per NaN
-    assert np.isnan(snap["fwd_grid"][:, :, 0]).sum(1).tolist() == [30] * (n + 1)
-    # heatmap: log-density on the data's box, matching the model at a grid corner
+    # heatmap: log-density on the data's box, smooth, close to the model, never beyond its samples
     x0, y0, w, h = snap["logp_rect"]
-    corner = m.flow.log_prob(torch.tensor([[x0, y0]], dtype=torch.float32)).item()
-    assert snap["logp"][0, 0] == pytest.approx(corner, abs=1e-3)
+    rows, cols = snap["logp"].shape
+    assert (rows - 1) / (cols - 1) == pytest.approx(h / w, rel=0.05)          # square cells
+    xx, yy = np.meshgrid(np.linspace(x0, x0 + w, cols), np.linspace(y0, y0 + h, rows))
+    exact = m.flow.log_prob(torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32))
+    exact = exact.detach().numpy().reshape(rows, cols)
+    assert np.median(np.abs(snap["logp"] - exact)) < 0.05
+    assert exact.min() - 1e-4 <= snap["logp"].min() and snap["logp"].max() <= exact.max() + 1e-4
     lo, hi = snap["logp_levels"]
     assert lo < hi == pytest.approx(float(np.percentile(snap["logp"], 99.5)), rel=1e-5)
     assert hi - lo <= 12.0
-    assert snap["nll"] == m.last_nll and snap["step"] == 30 == snap["flow_step"]
+    assert snap["nll"] == m.last_nll and snap["step"] == 30 == snap["fields_step"]
 
 
-def test_snapshot_pictures_are_cached_between_steps():
-    m = make(hidden=16)
-    assert m.snapshot_budget is None
+def test_warped_grids_stay_where_the_points_are():
+    from otviz.methods.realnvp import GRID_LINES, GRID_PTS
+
+    m = make(hidden=16, n_flows=3)
+    for _ in range(30):
+        m.step()
+    snap = m.snapshot()
+    n = 3
+    for grid, points, other in (("fwd_grid", "fwd_points", "inv_points"), ("inv_grid", "inv_points", "fwd_points")):
+        g = snap[grid]
+        assert g.shape == (n + 1, 2 * GRID_LINES * (GRID_PTS + 1), 2)
+        assert np.isnan(g[:, GRID_PTS::GRID_PTS + 1]).all()                # a NaN row ends every line
+        for k in range(n + 1):
+            cloud = np.concatenate([snap[points][k], snap[other][n - k]])
+            kept = g[k][np.isfinite(g[k]).all(1)]
+            assert len(kept) > 100                                         # a grid is drawn at every stage
+            lo, hi = np.percentile(cloud, 1, axis=0), np.percentile(cloud, 99, axis=0)
+            cell = np.hypot(*(1.1 * (hi - lo) / (GRID_LINES - 1)))
+            near = np.sqrt(((kept[:, None] - cloud[None]) ** 2).sum(-1)).min(1)
+            assert near.max() <= 2 * cell * 1.0001                         # nothing far from the points
+
+
+def test_pictures_are_fields_another_instance_draws_over_a_drawn_target():
+    m = make(hidden=16, n_flows=3)
     m.step()
-    assert m.snapshot()["flow_step"] == 1                 # no budget: always fresh
-    m.edit("snapshot_budget", 0.1)
-    first = m.snapshot()
-    assert first["snapshot_budget"] == 0.1 and first["flow_step"] == 1
-    m._cache["cost_s"] = 1e9                              # as if the pictures were very expensive
-    m.step()
-    again = m.snapshot()
-    assert again["flow_step"] == 1 and again["step"] == 2
-    assert again["fwd_points"] is first["fwd_points"]     # the same arrays, not recomputed
-    m.edit("refresh", None)
-    assert m.snapshot()["flow_step"] == 2
-    m._cache["cost_s"] = 1e-12                            # cheap pictures: due again at once
-    m.step()
-    assert m.snapshot()["flow_step"] == 3
-    with pytest.raises(ValueError, match="budget"):
-        m.edit("snapshot_budget", 0)
-    m.edit("snapshot_budget", None)
-    assert m.snapshot_budget is None
+    cheap = m.snapshot(fields=False)
+    assert set(cheap) == {"n_flows", "data", "nll", "step"}       # nothing passes through the flow
+    pts = np.random.default_rng(1).normal((4.0, -3.0), 0.3, (200, 2))
+    m.edit("points", pts)                                          # a drawn target far from the moons
+    for _ in range(3):
+        m.step()
+    state = m.field_state()
+    assert "shown" in state and "opt" not in state
+    helper = make(hidden=16, n_flows=3)
+    helper.load_field_state(state)
+    mine, theirs = m.compute_fields(), helper.compute_fields()
+    assert theirs["fields_step"] == mine["fields_step"] == 4
+    assert theirs["logp_rect"] == mine["logp_rect"] and mine["logp_rect"][0] > 2      # the drawn target's box
+    for k in ("fwd_points", "inv_points", "logp"):
+        np.testing.assert_allclose(theirs[k], mine[k], rtol=1e-5, atol=1e-5)
+    m.reset()                                                      # the moons again: no data in the state
+    assert "shown" not in m.field_state()
+    helper.load_field_state(m.field_state())
+    np.testing.assert_array_equal(helper.compute_fields()["fwd_points"][0], m.snapshot()["data"])
 
 
 def test_session_file_continues_exactly(tmp_path):

@@ -3,7 +3,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -127,28 +126,23 @@ def test_snapshot_is_plain_data_with_consistent_views():
     assert "em" not in snap and np.allclose(snap["proj"], snap["points"][:, 1])
 
 
-def test_axis_views_within_a_view_budget_and_refreshed_on_request():
+def test_axis_views_are_fields_computed_by_another_instance():
     m = SWGMMMethod(seed=0)
-    m.step()
-    m.snapshot()
-    m.step()
+    for _ in range(3):
+        m.step()
+    cheap = m.snapshot(fields=False)
+    assert not set(m.fields) & set(cheap) and "fields_step" not in cheap and cheap["step"] == 3
     snap = m.snapshot()
-    assert snap["fresh"] and snap["axis_step"] == 2 and snap["view_budget"] is None    # CLI, recordings
-    m.edit("view_budget", 0.05)
-    m.step()
-    snap = m.snapshot()                  # computed a moment ago: within its 5 % share, the last one again
-    assert not snap["fresh"] and snap["axis_step"] == 2 and m.step_count == 3
-    m.edit("refresh", None)
-    snap = m.snapshot()
-    assert snap["fresh"] and snap["axis_step"] == 3
-    m.step()
-    time.sleep(m._axis_cache["cost_s"] / 0.05 + 0.01)    # once 20× its cost has passed it is due again
-    snap = m.snapshot()
-    assert snap["fresh"] and snap["axis_step"] == 4
+    assert snap["fields_step"] == 3 and np.allclose(snap["proj"], m.x_np[:, 0])
+    assert snap["axis_wpp"] == pytest.approx(axis_wpp(m, 0.0), rel=1e-9)
+    helper = SWGMMMethod(seed=0)                          # never trained: only the fit's parameters move
+    helper.load_field_state(m.field_state())
+    assert helper.compute_fields()["axis_wpp"] == pytest.approx(snap["axis_wpp"], rel=1e-12)
     m.update({"axis": "y"})                               # a new axis is drawn at once
     assert m.snapshot()["axis"] == "y" and np.allclose(m.snapshot()["proj"], m.x_np[:, 1])
-    with pytest.raises(ValueError, match="view budget"):
-        m.edit("view_budget", 2.0)
+    for old in ("view_budget", "refresh"):                # the old throttling edits are gone
+        with pytest.raises(ValueError, match="does not accept"):
+            m.edit(old, None)
     with pytest.raises(ValueError, match="does not accept"):
         m.edit("move_point", {})
 

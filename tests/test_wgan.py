@@ -285,20 +285,23 @@ def test_gp_covers_all_eight_ring_modes():
     assert m.coverage[0] == 8
 
 
-def test_snapshot_parts_are_throttled_to_a_share_of_the_time():
-    m = WGANMethod(WGANConfig(width=16, batch_size=32, n_points=1000, heatmap_res=24), seed=0)
+def test_critic_heatmap_is_a_field_another_instance_computes_over_a_drawn_target():
+    cfg = WGANConfig(width=16, batch_size=32, n_points=1000, heatmap_res=24)
+    m = WGANMethod(cfg, seed=0)
     m.step()
-    first = m.snapshot()
-    assert first["field_step"] == first["points_step"] == 1
-    m._cache["field"]["cost"] = 1e6                 # pretend the heatmap is very expensive …
-    m._cache["points"]["cost"] = 0.0                # … and the points free (no dependence on real timings)
+    cheap = m.snapshot(fields=False)
+    assert "field" not in cheap and cheap["fake"].shape == (cfg.n_show, 2) and cheap["step"] == 1
+    theta = np.linspace(0, 2 * np.pi, 60)
+    m.edit("points", np.stack([5 + np.cos(theta), 5 + np.sin(theta)], 1))    # the view moves to the circle
     m.step()
-    snap = m.snapshot()
-    assert snap["field_step"] == 1 and snap["points_step"] == 2          # … it is reused, the points are fresh
-    assert snap["step"] == 2
-    m.update({"heatmap_res": 20})                   # a new resolution is computed at once
-    snap = m.snapshot()
-    assert snap["field"].shape == (20, 20) and snap["field_step"] == 2
+    helper = WGANMethod(cfg, seed=0)
+    helper.load_field_state(m.field_state())
+    mine, theirs = m.compute_fields(), helper.compute_fields()
+    assert mine["field_rect"] == theirs["field_rect"] == m.rect and m.rect[0] > 2      # around the circle
+    np.testing.assert_allclose(theirs["field"], mine["field"], rtol=1e-5, atol=1e-7)
+    assert theirs["fields_step"] == 2
+    m.update({"heatmap_res": 20})                   # a new resolution at the next fields
+    assert m.snapshot()["field"].shape == (20, 20)
 
 
 def test_a_config_built_with_a_mode_gets_its_optimiser_settings():

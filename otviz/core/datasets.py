@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import make_moons
 
 from otviz.resources_path import resource_path
 
@@ -24,12 +23,18 @@ def seed_rows(n: int = 5, offset: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def two_moons(n: int, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
+    # scikit-learn is imported on first use: only the process that trains makes moons, and the rest of
+    # this module (the CSV loader, the grid and ring centres) stays light for the window
+    from sklearn.datasets import make_moons
+
     x, _ = make_moons(n_samples=n, noise=noise, random_state=int(rng.integers(2**31 - 1)))
     return x.astype(np.float64)
 
 
 def two_moons_split(n: int, rng: np.random.Generator, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Two moons split by class: (upper moon, lower moon), n points each."""
+    from sklearn.datasets import make_moons
+
     x, y = make_moons(n_samples=2 * n, noise=noise, random_state=int(rng.integers(2**31 - 1)))
     return x[y == 0].astype(np.float64), x[y == 1].astype(np.float64)
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from otviz.core.sinkhorn import exact_plan
+from otviz.core.exact import exact_plan
 
 
 def kl_parallel_lines(theta: float) -> float:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
+from otviz.core.exact import ExactPlan, exact_plan  # noqa: F401  (re-exported: the exact overlay's solver)
 from otviz.core.sinkhorn_iterations import solve, work_buffer
 
 __all__ = ["SinkhornResult", "SinkhornDivergence", "ExactPlan", "cost_matrix", "sinkhorn",
@@ -77,14 +77,6 @@ class SinkhornDivergence:
     def init(self):
         """Potentials of the three solves, to pass as `init=` to warm-start the next divergence."""
         return self.xy.init, self.xx.init, self.yy.init
-
-
-@dataclass
-class ExactPlan:
-    """Exact (unregularised) OT between two equal-size uniform clouds: a permutation."""
-    perm: np.ndarray              # x_i is sent to y_perm[i]
-    cost: float                   # <P, C> with weights 1/n
-    plan: np.ndarray              # P (n, n), entries 0 or 1/n
 
 
 # ----------------------------------------------------------------------------- cost
@@ -286,21 +278,3 @@ def sinkhorn_divergence(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: floa
              - 0.5 * (_ot_eps(x, x, xx, p, batched) + _ot_eps(y, y, yy, p, batched)))
     return SinkhornDivergence(value=value, xy=xy, xx=xx, yy=yy)
 
-
-# ----------------------------------------------------------------------------- exact OT
-
-def exact_plan(x, y, p: float = 2) -> ExactPlan:
-    """Exact OT between equal-size uniform clouds x, y (n, D): an optimal permutation (scipy's
-    linear_sum_assignment on C), its cost <P, C> with weights 1/n, and the plan matrix."""
-    xn = (x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)).astype(np.float64)
-    yn = (y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)).astype(np.float64)
-    if xn.ndim != 2 or yn.ndim != 2 or xn.shape != yn.shape:
-        raise ValueError(f"exact_plan needs two (n, D) clouds of the same size; got {xn.shape} and {yn.shape}")
-    n = xn.shape[0]
-    C = cost_matrix(torch.from_numpy(xn), torch.from_numpy(yn), p).numpy()
-    rows, cols = linear_sum_assignment(C)
-    perm = np.empty(n, dtype=np.int64)
-    perm[rows] = cols
-    plan = np.zeros((n, n))
-    plan[np.arange(n), perm] = 1.0 / n
-    return ExactPlan(perm=perm, cost=float(C[np.arange(n), perm].mean()), plan=plan)

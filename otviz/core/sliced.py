@@ -18,6 +18,9 @@ import re
 import numpy as np
 import torch
 
+# the presets live with SW-GMM's config, where the window reads them without importing torch
+from otviz.methods.swgmm_config import FIXED_PRESETS
+
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 QUANTILE_TOL = 1e-12      # the root finder stops when every step is smaller than this (float64)
@@ -27,15 +30,6 @@ TAIL_POWER = 3            # node clustering u = t^k in the two unbounded end cel
 
 
 # ----------------------------------------------------------------------------- directions
-
-FIXED_PRESETS = {
-    "none": (),
-    "x": (0.0,),
-    "x,y": (0.0, 90.0),
-    "x,y,diagonal": (0.0, 90.0, 45.0),
-    "x,y,both diagonals": (0.0, 90.0, 45.0, 135.0),
-}
-
 
 def parse_fixed_directions(text: str) -> np.ndarray:
     """Angles in degrees from a preset name (see FIXED_PRESETS) or typed angles like "0, 90, 45".

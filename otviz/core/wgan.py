@@ -5,8 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODES = ("clip", "gp", "gan")
-
 
 def mlp(n_in: int, width: int, depth: int, n_out: int) -> nn.Sequential:
     """`depth` hidden ReLU layers of `width` units (the WGAN-GP toy nets: depth 3, width 512)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from otviz.methods.base import ParamSpec
+from otviz.methods.params import ParamSpec
 
 SLIDER_STEPS = 1000
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_heatmap
@@ -11,12 +11,11 @@ from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_h
 CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
 MISSED = (200, 30, 30, 255)          # a centre the generator misses
 RANGE = 27.0                         # the grid spans ±21; a little margin around it
-VIEW_BUDGET = 0.10                   # share of the training thread's time the pictures may take
 
 
 class CoulombView(MethodView):
-    def __init__(self, method_cls, parent=None):
-        super().__init__(method_cls, parent)
+    def __init__(self, info, parent=None):
+        super().__init__(info, parent)
         # (a) generated points over the true centres, with the fitted GMM
         self.samples = make_plot("generated points and the 25 true centres", x="x", y="y")
         self.gmm = pg.PlotDataItem(pen=pg.mkPen((40, 40, 40, 200), width=1), connect="finite")
@@ -70,10 +69,7 @@ class CoulombView(MethodView):
             p.setRange(xRange=(-RANGE, RANGE), yRange=(-RANGE, RANGE), padding=0)
             p.getPlotItem().vb.disableAutoRange()
         self._mode = None
-        # parts of a frame may be throttled while training; if no newer frame follows (paused), ask
-        # the method to draw everything at the current step
-        self._refresh = QtCore.QTimer(self, singleShot=True, interval=300)
-        self._refresh.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
+        self._potential = None           # the potential last drawn: frames repeat it until new fields come
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"samples": self.samples, "potential": self.potential}
@@ -82,16 +78,15 @@ class CoulombView(MethodView):
         self.info.setPos(6, self.samples.getPlotItem().vb.height() - 4)
 
     def update_snapshot(self, s: dict) -> None:
-        if s["view_budget"] != VIEW_BUDGET:          # after every reset too: keep training ≥ 90 % speed
-            self.edit_requested.emit("view_budget", VIEW_BUDGET)
-        self._refresh.stop() if s["fresh"] else self._refresh.start()
         fake, c, caught = s["fake"], s["centers"], s["captured"]
         self.fake.setData(fake)
         self.fake_faint.setData(fake)
         pens = [pg.mkPen(CAUGHT if k else MISSED, width=2.5) for k in caught]
         self.centers.setData(pos=c, pen=pens, brush=None)
         self.centers_faint.setData(pos=c, pen=pg.mkPen(0, 0, 0, 200, width=2))
-        set_heatmap(self.heat, s["potential"], s["potential_rect"], s["potential_levels"])
+        if s["potential"] is not self._potential:
+            self._potential = s["potential"]
+            set_heatmap(self.heat, s["potential"], s["potential_rect"], s["potential_levels"])
         g = s.get("gmm")
         if g is not None:
             self.gmm.setData(g[:, 0], g[:, 1])
@@ -103,6 +98,8 @@ class CoulombView(MethodView):
         text = f"step {s['step']}   modes {modes}/25 ({4 * modes}%)   high quality {100 * s['high_quality']:.1f}%"
         if s["mode"] == "coulomb":
             text += f"   ε = {s['eps']:.3g}"
+        if s["fields_step"] != s["step"]:    # the potential is computed apart from the training
+            text += f"   (Φ: step {s['fields_step']})"
         self.info.setText(text)
         if s["mode"] != self._mode:
             self._mode = s["mode"]

@@ -17,15 +17,11 @@ HALF_B = (20, 160, 140, 170)
 GRID_PEN = (90, 90, 90, 110)
 FPS = 30
 SECONDS_PER_LAYER = 0.8
-# While training streams frames, the pictures (every layer, the heatmap) may take this fraction of the
-# training thread's time (SPEC: ≥ 90 % of headless throughput with the window open). Asked of the
-# method through an edit, so the CLI and its recordings, which do not listen, keep fresh pictures.
-SNAPSHOT_BUDGET = 0.1
 
 
 class RealNVPView(DrawTargetMixin, MethodView):
-    def __init__(self, method_cls, parent=None):
-        super().__init__(method_cls, parent)
+    def __init__(self, info, parent=None):
+        super().__init__(info, parent)
         self.vb = DrawViewBox()
         self.data_plot = make_plot("data (blue) · samples (orange)", view_box=self.vb)
         self.data = FastScatter(REAL, 3)
@@ -105,9 +101,6 @@ class RealNVPView(DrawTargetMixin, MethodView):
 
         self.timer = QtCore.QTimer(self, interval=int(1000 / FPS))
         self.timer.timeout.connect(self._tick)
-        # stale pictures (the method refreshes them within a time budget): ask again once frames stop
-        self.refresh_timer = QtCore.QTimer(self, singleShot=True, interval=300)
-        self.refresh_timer.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
         self.slider.valueChanged.connect(self._slid)
         self.direction.currentIndexChanged.connect(self._direction_changed)
         self.play_button.toggled.connect(self._play)
@@ -128,20 +121,15 @@ class RealNVPView(DrawTargetMixin, MethodView):
 
     # ------------------------------------------------------------------ frames
     def update_snapshot(self, s: dict) -> None:
-        if s["snapshot_budget"] != SNAPSHOT_BUDGET:
-            self.edit_requested.emit("snapshot_budget", SNAPSHOT_BUDGET)
-        if s["flow_step"] != s["step"]:
-            self.refresh_timer.start()
-        else:
-            self.refresh_timer.stop()
         reset = s["step"] == 0 and self._last_step > 0
         self._last_step = s["step"]
+        # Almost everything here is a field: frames repeat the same arrays until new fields arrive.
         if s["fwd_points"] is self._shown and not reset:
             return
         self._shown = s["fwd_points"]
         first = self.snap is None
         self.snap = s
-        n = s["n_flows"]
+        n = len(s["fwd_points"]) - 1          # the stages it has (n_flows may be newer than the fields)
         if self.slider.maximum() != n:
             self.slider.blockSignals(True)
             self.slider.setMaximum(n)
@@ -152,7 +140,9 @@ class RealNVPView(DrawTargetMixin, MethodView):
         self.latent.setData(s["latent"])
         set_heatmap(self.density, s["logp"], s["logp_rect"], s["logp_levels"])
         nll = s["nll"]
-        self.data_plot.setTitle("data (blue) · samples (orange)" + (f" · nll {nll:.3f}" if np.isfinite(nll) else ""))
+        age = f" · step {s['fields_step']}" if s["fields_step"] != s["step"] else ""
+        self.data_plot.setTitle("data (blue) · samples (orange)" + (f" · nll {nll:.3f}" if np.isfinite(nll) else "")
+                                + age)
         new_data = s["logp_rect"] != self._box          # a reset, another dataset, a drawn target
         self._box = s["logp_rect"]
         self._draw_layers(fit=first or reset or new_data)
@@ -173,7 +163,9 @@ class RealNVPView(DrawTargetMixin, MethodView):
             return
         pts, grid = self._stages()
         n = len(pts) - 1
-        k = int(np.floor(min(self.t, n - 1e-9))) if n else 0
+        # a whole stage is drawn as it is: the grid is cut differently at each stage (where its points
+        # are), and a blend with the previous stage would show only what both keep
+        k = min(int(np.floor(self.t)), n)
         f = self.t - k
         p = pts[k] if f == 0 else pts[k] + f * (pts[k + 1] - pts[k])
         g = grid[k] if f == 0 else grid[k] + f * (grid[k + 1] - grid[k])

@@ -5,11 +5,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from otviz.core.sliced import FIXED_PRESETS
 from otviz.gui.fastpoints import FastScatter
+from otviz.gui.history_plot import show_empty_steps, steps_axis
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
+from otviz.methods.swgmm_config import FIXED_PRESETS
 
-VIEW_BUDGET = 0.05              # share of the worker's time the axis views (b, c) may take while playing
 MAX_TRACE = 4000                # frames kept in the nll trace
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
 LINE_REACH = 3.0                # direction lines run through the origin to ±this × the data's radius
@@ -24,8 +24,8 @@ LESSONS = (("random 5", 5, "none", "5 random directions per step, as in the seed
 
 
 class SWGMMView(MethodView):
-    def __init__(self, method_cls, parent=None):
-        super().__init__(method_cls, parent)
+    def __init__(self, info, parent=None):
+        super().__init__(info, parent)
         # (a) the data, the fit and this step's directions
         self.fit = make_plot("fit: 1-σ ellipses, √(π_k/mean π)-scaled ellipses, means, directions")
         self.fit.addLegend(offset=(5, 5), labelTextSize="8pt")
@@ -76,7 +76,12 @@ class SWGMMView(MethodView):
                                        pen=pg.mkPen(EM, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
         self.nllp.addItem(self.em_line)
         self.nllp.getPlotItem().legend.addItem(pg.PlotDataItem(pen=self.em_line.pen), "EM")
+        self.em_line.setVisible(False)             # until EM has a value: a line at 0 would set the range
+        steps_axis(self.nllp)
+        self.nllp.getAxis("left").enableAutoSIPrefix(False)
+        show_empty_steps(self.nllp)
         self._trace = np.zeros((0, 2))
+        self._history_key = None
 
         # controls for the seed's lessons (they change config fields, like the control panel)
         bar = QtWidgets.QHBoxLayout()
@@ -124,9 +129,6 @@ class SWGMMView(MethodView):
             # Grid lines live in the axes' cached pictures and are re-played on every redraw of the plot:
             # ~20 ms a frame here for the three plots, more than the rest of the view together.
             p.showGrid(x=False, y=False)
-        # Stale axis views (the method refreshes them within a time budget): ask again once frames stop.
-        self.refresh_timer = QtCore.QTimer(self, singleShot=True, interval=300)
-        self.refresh_timer.timeout.connect(lambda: self.edit_requested.emit("refresh", None))
         self._data_key = None
         self._max_sliced = False
         self._em_key = ()
@@ -185,9 +187,10 @@ class SWGMMView(MethodView):
             text += "   max-sliced"
         self.info.setText(text)
 
-        axis = s["axis"]
+        axis = s["proj_axis"]                    # the fields' axis: a new one comes with the next fields
         self._set_title(self.cost, f"per-point transport cost along {axis}")
-        age = "" if s["fresh"] else f"  (step {s['axis_step']})"
+        # (b) and (c) are fields, computed apart from the training: they may show an earlier step
+        age = "" if s["fields_step"] == s["step"] else f"  (step {s['fields_step']})"
         self.cost_info.setText(f"W_{p:g}^{p:g} = {s['axis_wpp']:.4g}{age}")
         self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
         self._set_title(self.cdf, f"CDF alignment along {axis}")
@@ -201,9 +204,6 @@ class SWGMMView(MethodView):
 
         self._update_trace(s, em)
         self._sync_controls(s)
-        if s["view_budget"] != VIEW_BUDGET:
-            self.edit_requested.emit("view_budget", VIEW_BUDGET)
-        self.refresh_timer.stop() if s["fresh"] else self.refresh_timer.start()
         key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
         if key != self._data_key:                # new data or a reset: frame the data, not the direction lines
             self._data_key = key
@@ -226,6 +226,26 @@ class SWGMMView(MethodView):
         self.em_line.setVisible(em is not None)
         if em is not None:
             self.em_line.setValue(em["nll"])
+
+    def set_history(self, history, events) -> None:
+        """The nll panel from the run's history: the whole run, also in a snapshot that saw one frame."""
+        steps, cols = history
+        nll = cols.get("nll")
+        if nll is None or not len(steps):
+            return
+        key = (len(steps), float(steps[-1]), float(steps[0]))
+        if key == self._history_key:
+            return
+        self._history_key = key
+        ok = np.isfinite(nll)
+        trace = np.stack([steps[ok], nll[ok]], 1)
+        if len(trace) > MAX_TRACE:                     # every k-th row, and always the newest
+            k = -(-len(trace) // MAX_TRACE)
+            trace = trace[np.unique(np.r_[np.arange(0, len(trace), k), len(trace) - 1])]
+        if len(self._trace) and len(trace) and self._trace[-1, 0] > trace[-1, 0] >= self._trace[0, 0]:
+            trace = np.vstack([trace, self._trace[self._trace[:, 0] > trace[-1, 0]]])    # newer frames stay
+        self._trace = trace
+        self.nll_curve.setData(self._trace[:, 0], self._trace[:, 1])
 
     @staticmethod
     def _set_title(plot: pg.PlotWidget, text: str) -> None:

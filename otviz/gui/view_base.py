@@ -29,12 +29,19 @@ class MethodView(QtWidgets.QWidget):
     edit_requested = QtCore.Signal(str, object)
     param_requested = QtCore.Signal(dict)
 
-    def __init__(self, method_cls, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, info, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.method_cls = method_cls
+        # the method's MethodInfo (name, title, Config, specs, metrics): the training itself runs
+        # elsewhere, so a view knows the method only by its description and its snapshots
+        self.method_info = info
 
     def update_snapshot(self, snap: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def set_history(self, history: tuple[np.ndarray, dict[str, np.ndarray]], events: list[tuple[int, str]]) -> None:
+        """The run's whole metric history ((steps, {metric: values}), events), for a view with a panel of
+        its own over steps: it then shows the run, not only the frames it happened to see (a snapshot
+        sees one). Called after update_snapshot, with what the history plot gets."""
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         """Named views (for exporting one of them); the default is the whole view."""
@@ -102,6 +109,11 @@ class StickyViewBox(pg.ViewBox):
                               (r[0] - (self.HEADROOM + g[0]) * (r[1] - r[0]),
                                r[1] + (self.HEADROOM + g[1]) * (r[1] - r[0]))
                               for r, g in zip(wanted, grow)]
+            # headroom stops at a lower limit (steps start at 0): cut there, since the ViewBox would
+            # shift the whole range up and leave the room on the other side instead
+            lows = (self.state["limits"]["xLimits"][0], self.state["limits"]["yLimits"][0])
+            xRange, yRange = [r if r is None or low is None or r[0] >= low else (low, max(r[1], low))
+                              for r, low in zip((xRange, yRange), lows)]
         super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
 
 

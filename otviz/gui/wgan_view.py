@@ -138,8 +138,8 @@ class DivergencePanel(QtWidgets.QWidget):
 
 
 class WGANView(DrawTargetMixin, MethodView):
-    def __init__(self, method_cls, parent=None):
-        super().__init__(method_cls, parent)
+    def __init__(self, info, parent=None):
+        super().__init__(info, parent)
         self.vb = DrawViewBox()
         self.samples = make_plot("real (blue) and generated (orange) samples", view_box=self.vb)
         self.real = FastScatter(REAL, 3.0)
@@ -185,6 +185,7 @@ class WGANView(DrawTargetMixin, MethodView):
         self.draw_button.toggled.connect(self._draw_mode)
         self.vb.stroke_finished.connect(self._stroke)
         self._rect = None
+        self._field = None
         self._field_exp = 0
         self._mode = None
         self._opt = None
@@ -193,12 +194,7 @@ class WGANView(DrawTargetMixin, MethodView):
         return {"samples": self.samples, "critic": self.critic, "divergence_lines": self.divergences.lines_plot,
                 "divergence_curves": self.divergences.curves, "divergences": self.divergences, "view": self}
 
-    def update_snapshot(self, s: dict) -> None:
-        self.real.setData(s["real"])
-        self.fake.setData(s["fake"])
-        self.fake_on_heat.setData(s["fake"][:500])
-        c = s["centers"]
-        self.centers.setData(pos=c) if len(c) else self.centers.setData([], [])
+    def _draw_field(self, s: dict) -> None:
         x0, y0, w, h = s["field_rect"]
         # Clipped critics are tiny (~1e-4): show them in a power-of-ten unit so the colour bar stays readable.
         lo, hi = s["field_levels"]
@@ -210,6 +206,16 @@ class WGANView(DrawTargetMixin, MethodView):
             self._field_exp = k
             unit = f" [×1e{k}]" if k else ""
             self.critic.setTitle(CRITIC_TITLE.format(unit=unit))
+
+    def update_snapshot(self, s: dict) -> None:
+        self.real.setData(s["real"])
+        self.fake.setData(s["fake"])
+        self.fake_on_heat.setData(s["fake"][:500])
+        c = s["centers"]
+        self.centers.setData(pos=c) if len(c) else self.centers.setData([], [])
+        if s["field"] is not self._field:          # the critic is a field: frames repeat it until new ones come
+            self._field = s["field"]
+            self._draw_field(s)
         seg = s["arrows"].astype(np.float64)
         both = np.concatenate([seg, arrow_heads(seg)]) if len(seg) else np.zeros((0, 2))
         self.arrows.setData(both[:, 0], both[:, 1])

@@ -1,36 +1,31 @@
-"""The registry of methods: one line per method (its Qt-free class and its Qt view), in tab order."""
+"""The registry of methods: one line per method, its torch-free MethodInfo, in tab order."""
 from __future__ import annotations
 
-import importlib
+from otviz.methods import coulomb_config, realnvp_config, sinkhorn_config, swgmm_config, wgan_config
+from otviz.methods.params import MethodInfo
 
-# name: (method class, view class) as "module:attribute" strings, so nothing is imported until used.
-REGISTRY: dict[str, tuple[str, str]] = {
-    "swgmm": ("otviz.methods.swgmm:SWGMMMethod", "otviz.gui.swgmm_view:SWGMMView"),
-    "wgan": ("otviz.methods.wgan:WGANMethod", "otviz.gui.wgan_view:WGANView"),
-    "sinkhorn": ("otviz.methods.sinkhorn:SinkhornMethod", "otviz.gui.sinkhorn_view:SinkhornView"),
-    "realnvp": ("otviz.methods.realnvp:RealNVPMethod", "otviz.gui.realnvp_view:RealNVPView"),
-    "coulomb": ("otviz.methods.coulomb:CoulombMethod", "otviz.gui.coulomb_view:CoulombView"),
-}
-
-# The order of the tabs in the window (SPEC §1); only registered methods appear.
-TAB_ORDER = ("swgmm", "wgan", "sinkhorn", "realnvp", "coulomb")
-
-
-def _load(path: str):
-    module, attr = path.split(":")
-    return getattr(importlib.import_module(module), attr)
+# The window shows one tab per entry, in this order. Only the configs are imported here: the training
+# side (torch) is loaded by method_class, in the process that trains.
+REGISTRY: dict[str, MethodInfo] = {info.name: info for info in (
+    swgmm_config.INFO,
+    wgan_config.INFO,
+    sinkhorn_config.INFO,
+    realnvp_config.INFO,
+    coulomb_config.INFO,
+)}
 
 
 def method_names() -> list[str]:
-    order = [n for n in TAB_ORDER if n in REGISTRY]
-    return order + [n for n in REGISTRY if n not in order]
+    return list(REGISTRY)
+
+
+def method_info(name: str) -> MethodInfo:
+    """The method's description (title, parameters, metrics) without importing its training code."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r} (choose from {', '.join(method_names())})")
+    return REGISTRY[name]
 
 
 def method_class(name: str):
-    if name not in REGISTRY:
-        raise ValueError(f"unknown method {name!r} (choose from {', '.join(method_names())})")
-    return _load(REGISTRY[name][0])
-
-
-def view_class(name: str):
-    return _load(REGISTRY[name][1])
+    """The method's training class (imports torch)."""
+    return method_info(name).load()

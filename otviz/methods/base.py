@@ -4,94 +4,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import typing
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from otviz.core.devices import resolve_device
-
-
-# ----------------------------------------------------------------------------- parameters
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """What the control panel and the CLI know about one config field."""
-    name: str
-    type: type
-    default: Any
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False          # True: the value must be strictly greater than lo (eps > 0)
-    choices: tuple | None = None
-    log: bool = False              # shown on a log-scale slider
-    live: bool = True              # applied between two steps; False: changing it resets the run
-    help: str = ""
-    unit: str = ""
-    label: str = ""
-    widget: str = ""               # "" (by type), "file" (a path picked with a file dialog), "angles" ...
-
-    def coerce(self, value: Any) -> Any:
-        """Typed, validated value, or ValueError saying why it is refused."""
-        name = self.name
-        if self.type is bool:
-            if isinstance(value, str):
-                v = value.strip().lower()
-                if v not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError(f"{name}: {value!r} is not a yes/no value")
-                value = v in ("1", "true", "yes", "on")
-            return bool(value)
-        if self.type in (int, float):
-            if isinstance(value, str):
-                try:
-                    value = float(value.strip())
-                except ValueError:
-                    raise ValueError(f"{name}: {value!r} is not a number") from None
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ValueError(f"{name}: {value!r} is not a number")
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"{name}: must be a finite number, got {value}")
-            if self.type is int:
-                if value != int(value):
-                    raise ValueError(f"{name}: must be a whole number, got {value:g}")
-                value = int(value)
-            if self.lo is not None:
-                if self.lo_open and value <= self.lo:
-                    raise ValueError(f"{name}: must be greater than {self.lo:g}, got {value:g}")
-                if value < self.lo:
-                    raise ValueError(f"{name}: must be at least {self.lo:g}, got {value:g}")
-            if self.hi is not None and value > self.hi:
-                raise ValueError(f"{name}: must be at most {self.hi:g}, got {value:g}")
-            return value
-        value = str(value)
-        if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
-        return value
-
-
-def param(default: Any, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
-          choices: tuple | None = None, log: bool = False, live: bool = True, help: str = "",
-          unit: str = "", label: str = "", widget: str = "") -> Any:
-    """A config field with the metadata the control panel and the CLI need."""
-    meta = dict(lo=lo, hi=hi, lo_open=lo_open, choices=tuple(choices) if choices else None, log=log,
-                live=live, help=help, unit=unit, label=label, widget=widget)
-    return field(default=default, metadata={"otviz": meta})
-
-
-def param_specs(config_cls: type) -> list[ParamSpec]:
-    """The ParamSpec of every field of a config dataclass, in declaration order."""
-    hints = typing.get_type_hints(config_cls)
-    out = []
-    for f in dataclasses.fields(config_cls):
-        meta = f.metadata.get("otviz", {})
-        t = hints[f.name]
-        t = t if t in (int, float, bool, str) else str
-        out.append(ParamSpec(name=f.name, type=t, default=f.default, **{k: v for k, v in meta.items()}))
-    return out
+from otviz.methods.params import MethodInfo, ParamSpec, param, param_specs  # noqa: F401  (re-exported)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -105,16 +25,29 @@ class Diverged(RuntimeError):
 class Method:
     """One training method: builds its data and model from a config, then steps.
 
-    Subclasses set `name`, `title`, `Config`, `metrics` and implement `_build`, `_step`,
-    `_snapshot`, `_state`, `_load_state`; optionally `_on_live_change`, `_check_config` and `edit`.
+    Subclasses are declared `class XMethod(Method, info=INFO)`: `name`, `title`, `Config` and `metrics`
+    come from the method's torch-free MethodInfo, so the window and the training side read one
+    definition. They implement `_build`, `_step`, `_snapshot`, `_state`, `_load_state`; optionally
+    `_on_live_change`, `_check_config` and `edit`. Snapshot keys too costly for every frame are listed
+    in `fields` and computed by `_compute_fields`, from what `_field_state` / `_load_field_state` carry.
     Nothing here knows about Qt: the GUI and the CLI drive the same objects.
     """
 
+    info: ClassVar[MethodInfo]
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     Config: ClassVar[type]
     metrics: ClassVar[tuple[str, ...]] = ("loss",)
     checkpoint_every: ClassVar[int] = 1   # how often the last good state is kept for NaN recovery
+    # Snapshot keys too expensive for every frame (networks over a grid, model fits). Another instance
+    # of the same class, config and seed computes them from `field_state()` (see compute_fields).
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, info: MethodInfo | None = None, **kw: Any):
+        super().__init_subclass__(**kw)
+        if info is not None:
+            cls.info = info
+            cls.name, cls.title, cls.Config, cls.metrics = info.name, info.title, info.Config, info.metrics
 
     def __init__(self, config: Any = None, *, seed: int = 0, device: str = "cpu"):
         self.config = config if config is not None else self.Config()
@@ -127,15 +60,11 @@ class Method:
     # -- parameters ---------------------------------------------------------
     @classmethod
     def specs(cls) -> list[ParamSpec]:
-        return param_specs(cls.Config)
+        return cls.info.specs()
 
     @classmethod
     def spec(cls, name: str) -> ParamSpec:
-        for s in cls.specs():
-            if s.name == name:
-                return s
-        known = ", ".join(s.name for s in cls.specs())
-        raise ValueError(f"{cls.name} has no parameter {name!r} (known: {known})")
+        return cls.info.spec(name)
 
     def validate(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Typed copies of `changes`, or ValueError naming the first refused value and why."""
@@ -201,11 +130,32 @@ class Method:
             self._good = self.checkpoint()
         return metrics
 
-    def snapshot(self) -> dict[str, Any]:
-        """Plain data for the views (numpy arrays and floats, never live tensors)."""
+    def snapshot(self, fields: bool = True) -> dict[str, Any]:
+        """Plain data for the views (numpy arrays and floats, never live tensors). fields=False leaves
+        out the `fields` keys, so a frame costs little while training; with them (the CLI, recordings)
+        it is everything the views draw."""
         snap = self._snapshot()
+        if fields:
+            snap.update(self.compute_fields())
         snap["step"] = self.step_count
         return snap
+
+    # -- expensive fields, computable by another instance ------------------------
+    def compute_fields(self) -> dict[str, Any]:
+        """The `fields` keys for the current state, and `fields_step`: the step they show."""
+        out = self._compute_fields()
+        out["fields_step"] = self.step_count
+        return out
+
+    def field_state(self) -> dict[str, Any]:
+        """What another instance (same class, config and seed, never trained) needs to compute the same
+        fields: plain numpy arrays and numbers, no optimiser state, no data rebuilt from config and seed."""
+        return {"step": self.step_count, **self._field_state()}
+
+    def load_field_state(self, state: dict[str, Any]) -> None:
+        """Make compute_fields() give what the instance `state` came from would give."""
+        self.step_count = int(state["step"])
+        self._load_field_state(state)
 
     def edit(self, action: str, payload: Any) -> None:
         """A data edit from the views (a dragged point, a drawn cloud). Methods that accept them override."""
@@ -275,7 +225,18 @@ class Method:
         raise NotImplementedError
 
     def _snapshot(self) -> dict[str, Any]:
+        """The cheap keys of a snapshot (none of `fields`)."""
         raise NotImplementedError
+
+    def _compute_fields(self) -> dict[str, Any]:
+        """The `fields` keys (methods that declare some override this and the two below)."""
+        return {}
+
+    def _field_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_field_state(self, state: dict[str, Any]) -> None:
+        """Take what _field_state() gave (on an instance of the same class, config and seed)."""
 
     def _state(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -285,3 +246,14 @@ class Method:
 
     def _on_live_change(self, keys: set[str]) -> None:
         """React to live changes already written into self.config (e.g. set an optimiser's lr)."""
+
+
+def module_weights(module: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A network's parameters and buffers as numpy copies (copies: training goes on changing the
+    tensors in place while the arrays are on their way to another process)."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def load_module_weights(module: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
+    """The inverse of module_weights, onto the module's own device and dtypes."""
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})

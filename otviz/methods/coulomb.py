@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,57 +12,20 @@ from sklearn.mixture import GaussianMixture
 from otviz.core import coulomb as cp
 from otviz.core.datasets import grid25, grid25_centers
 from otviz.core.gan import keras_lr, mlp, sample_noise, set_requires_grad
-from otviz.core.metrics import mode_coverage, samples_per_mode
-from otviz.methods.base import Method, param
+from otviz.core.metrics import mode_coverage
+from otviz.methods.base import Method, load_module_weights, module_weights
+from otviz.methods.coulomb_config import INFO, CoulombConfig  # noqa: F401  (CoulombConfig re-exported)
 
 GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
 EXTENT = 30.0                      # the heatmap covers [−30, 30]², the grid spans ±21
 N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
-# How a view budget (a share of the worker's time, set by the tab with the edit "view_budget") is
-# split between the parts of a frame; without a budget every snapshot is fresh (CLI, recordings).
-SPLIT = {"points": 0.6, "heatmap": 0.4}
+GRID_SPACING = 10.5                # the centres' lattice: grid25_centers()
 
 
-@dataclass
-class CoulombConfig:
-    mode: str = param("coulomb", choices=("coulomb", "gan"), live=False, label="objective",
-                      help="coulomb: D fits the Plummer potential; gan: plain BCE GAN, same networks")
-    eps0: float = param(3.0, lo=0.0, lo_open=True, hi=50.0, log=True, label="ε₀",
-                        help="initial Plummer softening ε (the seed: 3)")
-    half_life: float = param(5000.0, lo=0.0, lo_open=True, hi=1e7, log=True, unit="steps",
-                             label="ε half-life", help="ε(t) = ε₀·2^(−t/half-life)")
-    d: float = param(3.0, lo=2.0, lo_open=True, hi=12.0, label="kernel d",
-                     help="Plummer kernel dimension: φ(r) = −1/(r²+ε²)^((d−2)/2)")
-    exclude_self: bool = param(True, label="exclude own term",
-                               help="drop φ(0) = −1/ε^(d−2) (kept, targets blow up as ε shrinks)")
-    normalize: str = param("sum", choices=("sum", "mean"), label="potential",
-                           help="sum over the batch (the seed) or mean (the authors' code)")
-    lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
-    lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
-                            help="Keras-style decay: lr/(1 + decay·step)")
-    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁", help="Adam's first-moment decay (the seed: 0.5)")
-    batch_size: int = param(512, lo=8, hi=4096, log=True, unit="points",
-                            help="real and fake points per step")
-    noise: str = param("uniform", choices=("uniform", "normal"), live=False,
-                       help="G's 4 inputs: uniform on [−1,1] or standard normal")
-    samples_per_mode: int = param(4000, lo=10, hi=20000, live=False, unit="points",
-                                  help="training points per Gaussian (25 of them)")
-    eval_every: int = param(50, lo=1, hi=10000, unit="steps", label="metrics every",
-                            help="mode coverage of 2,500 fixed-noise samples")
-    gmm_every: int = param(2000, lo=0, hi=1_000_000, unit="steps", label="GMM fit every",
-                           help="25-component GMM of the samples (0: on demand)")
-    n_show: int = param(4000, lo=100, hi=50000, unit="points", label="points shown",
-                        help="generated points drawn (fixed noise)")
-    heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution",
-                             help="grid on which D is drawn")
-
-
-class CoulombMethod(Method):
-    name = "coulomb"
-    title = "Coulomb GAN"
-    Config = CoulombConfig
-    metrics = ("d_loss", "g_loss", "eps", "modes", "high_quality")
+class CoulombMethod(Method, info=INFO):
     checkpoint_every = 10            # a deep copy of both nets and optimisers is not free at 10 ms/step
+    # D over a grid, and the scikit-learn GMM fit of the generated points (slow: fitted in the fields)
+    fields = ("potential", "potential_levels", "potential_rect", "gmm", "gmm_step")
 
     # -- building ---------------------------------------------------------------
     def _build(self) -> None:
@@ -86,11 +47,8 @@ class CoulombMethod(Method):
         self._z_show = self._show_noise(cfg.n_show)
         self.last = {"d_loss": 0.0, "g_loss": 0.0, "modes": 0.0, "high_quality": 0.0}
         self._eval_at = -1
-        self._cache: dict[str, tuple[int, float, float, dict]] = {}     # part: (step, time, cost, data)
-        self._force_fresh = False
-        self.view_budget: float | None = None
         self._gmm: dict[str, Any] | None = None
-        self._gmm_wanted = False
+        self._gmm_asked_at = -1          # step of the last "fit_gmm" edit (-1: none since the reset)
 
     def _epoch_data(self) -> torch.Tensor:
         """The data shuffled for the current epoch (re-derived from seed and epoch, so it needs no
@@ -119,8 +77,6 @@ class CoulombMethod(Method):
     def _on_live_change(self, keys: set[str]) -> None:
         if "n_show" in keys:
             self._z_show = self._show_noise(self.config.n_show)
-        if keys & {"n_show", "heatmap_res"}:
-            self._cache.clear()
 
     # -- training -----------------------------------------------------------------
     @property
@@ -188,52 +144,45 @@ class CoulombMethod(Method):
 
     # -- views --------------------------------------------------------------------
     def edit(self, action: str, payload: Any) -> None:
-        if action == "fit_gmm":
-            self._gmm_wanted = True
-            return
-        if action == "refresh":            # the view saw a throttled part while paused: draw it now
-            self._force_fresh = True
-            return
-        if action == "view_budget":        # share in (0, 1] of the worker's time for the views, or None
-            if payload is not None and not 0 < float(payload) <= 1:
-                raise ValueError(f"view_budget must be in (0, 1], got {payload!r}")
-            self.view_budget = None if payload is None else float(payload)
+        if action == "fit_gmm":          # a GMM fit at the next fields, whichever instance computes them
+            self._gmm_asked_at = self.step_count
             return
         super().edit(action, payload)
 
-    def _part(self, name: str, fn) -> dict[str, Any]:
-        """fn()'s result, recomputed when the step moved on and, under a view budget, when its last
-        cost fits its part of the budget over the time since it last ran (the GUI asks for 60 frames/s)."""
-        entry, now = self._cache.get(name), time.perf_counter()
-        throttled = self.view_budget is not None and not self._force_fresh
-        if entry is not None and (entry[0] == self.step_count or (
-                throttled and now - entry[1] < entry[2] / (self.view_budget * SPLIT[name]))):
-            return entry[3]
-        out = fn()
-        self._cache[name] = (self.step_count, now, time.perf_counter() - now, out)
-        return out
-
-    def _points(self) -> dict[str, Any]:
-        fake = self._generated(self.config.n_show)
-        counts = samples_per_mode(fake[:N_EVAL], self.centers, GRID_STD)     # the evaluation batch, now
-        return {"fake": fake.astype(np.float32), "captured": counts > 0, "modes": int((counts > 0).sum()),
-                "high_quality": float(counts.sum() / N_EVAL), "points_step": self.step_count}
-
     def _snapshot(self) -> dict[str, Any]:
-        cfg = self.config
-        pts, heat = self._part("points", self._points), self._part("heatmap", self._heatmap)
-        self._force_fresh = False
-        due = cfg.gmm_every > 0 and (self._gmm is None or self.step_count - self._gmm["step"] >= cfg.gmm_every)
-        if self._gmm_wanted or (due and self.step_count > 0):
-            self._gmm_wanted = False
+        with torch.no_grad():
+            fake = self.G(self._z_show[:self.config.n_show]).float().cpu().numpy()
+        counts = lattice_counts(fake[:N_EVAL], GRID_STD)          # the evaluation batch, now
+        return {"mode": self.config.mode, "centers": self.centers, "eps": self.eps, "fake": fake,
+                "captured": counts > 0, "modes": int((counts > 0).sum()),
+                "high_quality": float(counts.sum() / N_EVAL)}
+
+    def _compute_fields(self) -> dict[str, Any]:
+        if self._gmm is not None and self._gmm["step"] > self.step_count:
+            self._gmm = None             # fitted to a later state than this one: a reset or a restore
+        if self._gmm_due():
             self._gmm = fit_gmm_ellipses(self._generated(N_EVAL), self.step_count, self.seed)
-        return {
-            "mode": cfg.mode, "centers": self.centers, "eps": self.eps, **pts, **heat,
-            "fresh": pts["points_step"] == heat["potential_step"] == self.step_count,
-            "view_budget": self.view_budget,
-            "gmm": None if self._gmm is None else self._gmm["ellipses"],
-            "gmm_step": None if self._gmm is None else self._gmm["step"],
-        }
+        return {**self._heatmap(), "gmm": None if self._gmm is None else self._gmm["ellipses"],
+                "gmm_step": None if self._gmm is None else self._gmm["step"]}
+
+    def _gmm_due(self) -> bool:
+        """Asked for since the last fit, or a multiple of gmm_every passed since it (the first fit as soon
+        as training has begun). Decided from the step alone, so that an instance that only computes the
+        fields, and sees only some of the steps, fits when the training instance would."""
+        fitted = -1 if self._gmm is None else self._gmm["step"]
+        if self._gmm_asked_at > fitted:
+            return True
+        every, step = self.config.gmm_every, self.step_count
+        return every > 0 and step > 0 and (fitted < 0 or step // every > fitted // every)
+
+    def _field_state(self) -> dict[str, Any]:
+        # D for the potential; G for the GMM of the generated points, when one is due
+        return {"G": module_weights(self.G), "D": module_weights(self.D), "gmm_asked_at": self._gmm_asked_at}
+
+    def _load_field_state(self, state: dict[str, Any]) -> None:
+        load_module_weights(self.G, state["G"])
+        load_module_weights(self.D, state["D"])
+        self._gmm_asked_at = int(state["gmm_asked_at"])
 
     @torch.no_grad()
     def _heatmap(self) -> dict[str, Any]:
@@ -246,9 +195,8 @@ class CoulombMethod(Method):
         z = self.D(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(res, res).cpu().numpy()
         mid = float(np.median(z))
         half = float(np.percentile(np.abs(z - mid), 99.5)) or 1.0
-        out = {"potential": z.astype(np.float32), "potential_levels": (mid - half, mid + half),
-               "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT), "potential_step": self.step_count}
-        return out
+        return {"potential": z.astype(np.float32), "potential_levels": (mid - half, mid + half),
+                "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT)}
 
     def _nonfinite_state(self) -> list[str]:
         """NaN/Inf in the weights (one reduction per network; Adam's moments go bad only after them)."""
@@ -276,7 +224,20 @@ class CoulombMethod(Method):
         self.cursor = state["cursor"]
         self.last = dict(state["last"])
         self._eval_at = max(self._eval_at, 0)        # the restored metrics stand until the next evaluation
-        self._cache.clear()
+
+
+def lattice_counts(x: np.ndarray, std: float, n_std: float = 3.0) -> np.ndarray:
+    """samples_per_mode for the 5×5 lattice of grid25_centers(), in the same order: the nearest centre
+    of a lattice is the nearest grid line on each axis, so there is no (points × 25) distance table
+    to build at every frame."""
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(x).all(1)
+    x = np.where(finite[:, None], x, 0.0)
+    ij = np.clip(np.rint(x / GRID_SPACING) + 2, 0, 4)
+    off = x - (ij - 2) * GRID_SPACING
+    good = finite & ((off ** 2).sum(1) <= (n_std * std) ** 2)
+    idx = (ij[:, 0] * 5 + ij[:, 1]).astype(np.intp)
+    return np.bincount(idx[good], minlength=25)
 
 
 def fit_gmm_ellipses(x: np.ndarray, step: int, seed: int, k: int = 25, n_std: float = 2.0,

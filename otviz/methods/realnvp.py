@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -11,44 +9,22 @@ from scipy.ndimage import zoom
 
 from otviz.core import datasets
 from otviz.core.flows import RealNVP, unswap
-from otviz.methods.base import Method, param
+from otviz.methods.base import Method, load_module_weights, module_weights
+from otviz.methods.realnvp_config import DATASETS, INFO, RealNVPConfig  # noqa: F401  (re-exported)
 
-DATASETS = ("moons", "ring8", "gaussian", "swiss_roll", "grid25", "csv")
 N_HELD_OUT = 1000           # fixed held-out sample for the nll metric (built-in datasets)
 N_SHOWN = 1000              # data / base points drawn and pushed through the layers
-GRID_LINES, GRID_PTS = 15, 40
-HEAT_RES, HEAT_UP = 64, 3   # log-density evaluated on 64², shown smoothly upsampled to 192²
-Z_BOX = 3.0                 # the z-space grid spans [-3, 3]²
+GRID_LINES, GRID_PTS = 21, 30
+GRID_REACH = 1.0            # the warped grid is kept in the cells (this many grid cells wide) next to points
+HEAT_RES, HEAT_UP = 80, 4   # log-density on 80 points along the box's long side, shown upsampled 4×
 
 
-@dataclass
-class RealNVPConfig:
-    dataset: str = param("moons", choices=DATASETS, live=False,
-                         help="Target points: two moons, 8 Gaussians on a ring, one Gaussian, swiss roll, "
-                              "a 5×5 grid of Gaussians (spacing 1), or a CSV file")
-    noise: float = param(0.05, lo=0.0, hi=0.5, live=False,
-                         help="Spread of the dataset: the moons' noise, the std of each ring/grid Gaussian, "
-                              "the swiss roll's noise")
-    csv_path: str = param("", widget="file", live=False, help="CSV of points (dataset = csv); 20 % are held out")
-    n_data: int = param(4000, lo=100, hi=100_000, live=False, help="Training points drawn from the dataset")
-    n_flows: int = param(4, lo=1, hi=16, live=False, help="Affine coupling layers (the seed uses 4)")
-    hidden: int = param(256, lo=4, hi=1024, live=False, help="Width of the two hidden ReLU layers of each s, t net")
-    lr: float = param(1e-3, lo=1e-6, hi=1.0, log=True, help="Adam learning rate")
-    batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")
-    eval_every: int = param(10, lo=1, hi=1000, help="Evaluate the held-out nll every this many steps",
-                            unit="steps")
-
-
-class RealNVPMethod(Method):
-    name = "realnvp"
-    title = "RealNVP"
-    Config = RealNVPConfig
-    metrics = ("nll", "loss")      # nll: held-out, every eval_every steps; loss: this batch's nll
+class RealNVPMethod(Method, info=INFO):
     checkpoint_every = 20          # a deep copy of ~0.8 M floats per step would cost more than the step
-
-    # Fraction of the time the pictures may take while training streams frames (the GUI asks for 0.1
-    # with the edit "snapshot_budget"); None: every snapshot is fresh (CLI, recording, tests).
-    snapshot_budget: float | None = None
+    # every picture that passes points through the flow: the layer stages both ways, the latent
+    # points, the samples and the density
+    fields = ("latent", "base", "samples", "fwd_points", "fwd_grid", "inv_points", "inv_grid", "logp",
+              "logp_rect", "logp_levels")
 
     def _check_config(self, cfg: RealNVPConfig) -> None:
         if cfg.dataset == "csv":
@@ -86,6 +62,7 @@ class RealNVPMethod(Method):
         self.opt = torch.optim.Adam(self.flow.parameters(), lr=cfg.lr)
         train, test = self._make_data()
         self._set_data(train, test)
+        self._view_built = self._view
         # fixed base draws, so generated samples move only because the model does
         self.z_shown = torch.randn(N_SHOWN, 2, generator=self.gen)
         self.last_nll = math.nan
@@ -94,8 +71,12 @@ class RealNVPMethod(Method):
         self.x_train = torch.tensor(train, dtype=torch.float32, device=self.device)
         self.x_test = torch.tensor(test, dtype=torch.float32, device=self.device)
         self.shown_idx = np.sort(self.rng.permutation(len(train))[:N_SHOWN])
-        self._cache = None
-        self._busy = 0.0              # training time since the pictures were last computed
+        self._view = self._view_of_data()
+
+    def _view_of_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the pictures are drawn over: the shown data points and the data's box (lo, hi)."""
+        x = self.x_train.cpu().numpy()
+        return (x[self.shown_idx].copy(), *_box(x))
 
     def _on_live_change(self, keys: set[str]) -> None:
         if "lr" in keys:
@@ -104,7 +85,6 @@ class RealNVPMethod(Method):
 
     # ------------------------------------------------------------------ training
     def _step(self) -> dict[str, float]:
-        t0 = time.perf_counter()
         cfg = self.config
         idx = torch.randint(len(self.x_train), (cfg.batch_size,), generator=self.gen).to(self.device)
         loss = -self.flow.log_prob(self.x_train[idx]).mean()
@@ -114,7 +94,6 @@ class RealNVPMethod(Method):
         out = {"loss": loss.item()}
         if self.step_count == 0 or (self.step_count + 1) % cfg.eval_every == 0:
             out["nll"] = self.held_out_nll()
-        self._busy += time.perf_counter() - t0
         return out
 
     @torch.no_grad()
@@ -125,17 +104,7 @@ class RealNVPMethod(Method):
 
     # ------------------------------------------------------------------ edits
     def edit(self, action: str, payload) -> None:
-        """'points': train on these (N, 2) points instead (drawn in the view), 20 % held out;
-        'refresh': recompute the pictures at the next snapshot; 'snapshot_budget': a fraction in
-        (0, 1] of the time the pictures may take, or None for fresh pictures at every snapshot."""
-        if action == "refresh":
-            self._cache = None
-            return
-        if action == "snapshot_budget":
-            if payload is not None and not 0 < float(payload) <= 1:
-                raise ValueError(f"RealNVP: snapshot budget must be in (0, 1], got {payload}")
-            self.snapshot_budget = None if payload is None else float(payload)
-            return
+        """'points': train on these (N, 2) points instead (drawn in the view), 20 % held out."""
         if action != "points":
             super().edit(action, payload)
         pts = np.asarray(payload, dtype=np.float64)
@@ -160,66 +129,81 @@ class RealNVPMethod(Method):
         self.z_shown = state["z_shown"].cpu()
         self.shown_idx = np.asarray(state["shown_idx"])
         self.last_nll = float(state["last_nll"])
-        self._cache = None
+        self._view = self._view_of_data()
 
     # ------------------------------------------------------------------ pictures
     def _snapshot(self) -> dict:
-        """Fresh pictures, unless a snapshot budget is set (the GUI sets it through an edit) and they are due
-        neither by the budget nor by idle time; then the last ones again, `flow_step` telling their age."""
-        c, b = self._cache, self.snapshot_budget
-        due = c is None or c["flow_step"] != self.step_count
-        if due and c is not None and b is not None:
-            wall = time.perf_counter() - self._cache_t
-            idle = wall - self._busy      # time the caller spent waiting (demo pace, single steps)
-            due = wall >= c["cost_s"] / b or idle >= c["cost_s"]
-        if due:
-            t0 = time.perf_counter()
-            c = self._pictures()
-            self._cache_t = time.perf_counter()
-            self._busy = 0.0
-            c["cost_s"] = self._cache_t - t0
-            self._cache = c
-        return {**c, "snapshot_budget": b}
+        return {"n_flows": self.config.n_flows, "data": self._view[0], "nll": self.last_nll}
+
+    def _field_state(self) -> dict:
+        state = {"flow": module_weights(self.flow)}
+        shown, lo, hi = self._view
+        built = self._view_built
+        if not (np.array_equal(shown, built[0]) and np.array_equal(lo, built[1]) and np.array_equal(hi, built[2])):
+            state["shown"], state["box"] = shown, np.stack([lo, hi])      # a drawn target replaced the data
+        return state
+
+    def _load_field_state(self, state: dict) -> None:
+        load_module_weights(self.flow, state["flow"])
+        if "shown" in state:
+            box = np.asarray(state["box"])
+            self._view = (np.asarray(state["shown"]), box[0], box[1])
+        else:
+            self._view = self._view_built
 
     @torch.no_grad()
-    def _pictures(self) -> dict:
-        flow, n, dev = self.flow, self.config.n_flows, self.device
-        data = self.x_train[torch.as_tensor(self.shown_idx, device=dev)]
-        lo, hi = _box(self.x_train.cpu().numpy())
-        gx = _grid_lines(lo, hi)
-        gz = _grid_lines(np.full(2, -Z_BOX), np.full(2, Z_BOX))
-        # forward: data and an x-space grid after 0…n layers; inverse: base draws and a z-space grid
-        fwd_in = torch.cat([data, torch.tensor(gx, dtype=torch.float32, device=dev)])
-        inv_in = unswap(torch.cat([self.z_shown.to(dev), torch.tensor(gz, dtype=torch.float32, device=dev)]), n)
-        fwd = np.stack([unswap(s, k).cpu().numpy() for k, s in enumerate(flow.forward_stages(fwd_in))])
-        inv = np.stack([unswap(s, n - j).cpu().numpy() for j, s in enumerate(flow.inverse_stages(inv_in))])
-        m = len(data)
-        # log-density on a grid over the data's box
-        xs = np.linspace(lo[0], hi[0], HEAT_RES)
-        ys = np.linspace(lo[1], hi[1], HEAT_RES)
-        xx, yy = np.meshgrid(xs, ys)                  # rows = y, columns = x
-        pts = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32, device=dev)
-        logp = flow.log_prob(pts).cpu().numpy().reshape(HEAT_RES, HEAT_RES).astype(np.float64)
-        logp = zoom(logp, HEAT_UP, order=1)          # linear: a cubic would ring at the sharp moon edges
-        # levels from percentiles: a few thin folds of very high density must not wash the rest out
-        top = float(np.percentile(logp, 99.5))
-        levels = (max(float(np.percentile(logp, 2)), top - 12.0), top)
+    def _compute_fields(self) -> dict:
+        shown, lo, hi = self._view
+        fwd = self._stages(shown, forward=True)                 # data after 0…n layers: (n+1, m, 2)
+        inv = self._stages(self.z_shown.numpy(), forward=False)  # base draws after 0…n inverse layers
+        # Each direction's grid is drawn, at each stage, only where its cloud is (data and samples going
+        # forward, base draws and the latent going back): away from them the flow is unconstrained,
+        # folds the plane, and the grid there is a tangle that hides the bending of the rest.
+        fwd_cloud, inv_cloud = np.concatenate([fwd, inv[::-1]], 1), np.concatenate([inv, fwd[::-1]], 1)
+        fwd_grid = _keep_near(self._stages(_grid_over(fwd_cloud[0]), forward=True), fwd_cloud)
+        inv_grid = _keep_near(self._stages(_grid_over(inv_cloud[0]), forward=False), inv_cloud)
+        logp, levels = self._density(lo, hi)
         return {
-            "flow_step": self.step_count,
-            "n_flows": n,
-            "data": fwd[0, :m],
-            "latent": fwd[-1, :m],
-            "base": inv[0, :N_SHOWN],
-            "samples": inv[-1, :N_SHOWN],
-            "fwd_points": fwd[:, :m],                              # (n+1, m, 2)
-            "fwd_grid": _nan_separate(fwd[:, m:]),                 # (n+1, lines·(pts+1), 2)
-            "inv_points": inv[:, :N_SHOWN],
-            "inv_grid": _nan_separate(inv[:, N_SHOWN:]),
-            "logp": logp.astype(np.float32),
+            "latent": fwd[-1],
+            "base": inv[0],
+            "samples": inv[-1],
+            "fwd_points": fwd,
+            "fwd_grid": _nan_separate(fwd_grid),                   # (n+1, lines·(pts+1), 2)
+            "inv_points": inv,
+            "inv_grid": _nan_separate(inv_grid),
+            "logp": logp,
             "logp_rect": (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])),
             "logp_levels": levels,
-            "nll": self.last_nll,
         }
+
+    def _stages(self, x: np.ndarray, forward: bool) -> np.ndarray:
+        """Points (NaN rows stay NaN, unevaluated) after 0…n layers of the flow or of its inverse, in
+        x/z coordinates (the layers swap the halves; the stages are shown unswapped)."""
+        n, dev = self.config.n_flows, self.device
+        out = np.full((n + 1, *x.shape), np.nan, dtype=np.float32)
+        ok = np.isfinite(x).all(1)
+        pts = torch.as_tensor(x[ok], dtype=torch.float32, device=dev)
+        if forward:
+            stages = [unswap(s, k) for k, s in enumerate(self.flow.forward_stages(pts))]
+        else:
+            stages = [unswap(s, n - j) for j, s in enumerate(self.flow.inverse_stages(unswap(pts, n)))]
+        out[:, ok] = np.stack([s.cpu().numpy() for s in stages])
+        return out
+
+    def _density(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        """log p on square cells over the data's box (its corners included), upsampled smoothly, and its
+        colour levels. The upsampling is a cubic B-spline without prefilter: each pixel a weighted mean of
+        its neighbours with positive weights, so it cannot ring at the sharp moon edges as an
+        interpolating cubic does, and a fold thinner than a cell reads as a line, not as a row of beads."""
+        span = hi - lo
+        nx, ny = np.maximum(2, np.round(HEAT_RES * span / span.max())).astype(int)
+        xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], nx), np.linspace(lo[1], hi[1], ny))  # rows = y
+        pts = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32, device=self.device)
+        logp = self.flow.log_prob(pts).cpu().numpy().reshape(ny, nx).astype(np.float64)
+        logp = zoom(logp, HEAT_UP, order=3, prefilter=False, mode="nearest")
+        # levels from percentiles: a few thin folds of very high density must not wash the rest out
+        top = float(np.percentile(logp, 99.5))
+        return logp.astype(np.float32), (max(float(np.percentile(logp, 2)), top - 12.0), top)
 
 
 def _box(x: np.ndarray, pad: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
@@ -230,6 +214,44 @@ def _box(x: np.ndarray, pad: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     mid = (lo + hi) / 2
     half = np.maximum(span * (1 + 2 * pad), side * 0.6) / 2
     return mid - half, mid + half
+
+
+def _robust_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box of the points' central 98 %, padded by 5 %: a few far-flung samples do not count."""
+    finite = points[np.isfinite(points).all(1)]
+    lo, hi = np.percentile(finite, 1, axis=0), np.percentile(finite, 99, axis=0)
+    span = np.maximum(hi - lo, 1e-3)
+    return lo - 0.05 * span, hi + 0.05 * span
+
+
+def _grid_over(points: np.ndarray) -> np.ndarray:
+    return _grid_lines(*_robust_box(points))
+
+
+def _keep_near(grid: np.ndarray, clouds: np.ndarray) -> np.ndarray:
+    """grid (S, g, 2) with NaN where, at that stage, a grid point lies away from the cloud (S, c, 2):
+    outside the cells (GRID_REACH cells of a grid over the stage's cloud) holding a point of the cloud
+    and their neighbours. Cells, not distances: a table lookup per point instead of a search."""
+    out = grid.copy()
+    for g, cloud, o in zip(grid, clouds, out):
+        cloud = cloud[np.isfinite(cloud).all(1)]
+        lo, hi = _robust_box(cloud)
+        cell = GRID_REACH * (hi - lo) / (GRID_LINES - 1)
+        shape = np.ceil((hi - lo) / cell).astype(int) + 3          # a ring of empty cells around
+        occupied = np.zeros(shape, dtype=bool)
+        ij = np.floor((cloud - lo) / cell).astype(int) + 1
+        inside = ((ij >= 1) & (ij < shape - 1)).all(1)
+        occupied[ij[inside, 0], ij[inside, 1]] = True
+        near = occupied.copy()
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                near |= np.roll(occupied, (di, dj), (0, 1))            # the ring keeps it from wrapping
+        ok = np.isfinite(g).all(1)
+        ij = np.floor((np.where(ok[:, None], g, lo) - lo) / cell).astype(int) + 1
+        ok &= ((ij >= 0) & (ij < shape)).all(1)
+        ok[ok] = near[ij[ok, 0], ij[ok, 1]]
+        o[~ok] = np.nan
+    return out
 
 
 def _grid_lines(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

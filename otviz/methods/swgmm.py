@@ -4,8 +4,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -15,9 +13,9 @@ from otviz.core import gmm as G
 from otviz.core.sliced import (angles_to_directions, gmm_cdf, gmm_quantile, max_sliced_direction,
                                parse_fixed_directions, project_gmm, random_directions, sliced_wasserstein_gmm,
                                wasserstein_to_gmm_1d)
-from otviz.methods.base import Method, param
+from otviz.methods.base import Method
+from otviz.methods.swgmm_config import AXES, INFO, SWGMMConfig  # noqa: F401  (SWGMMConfig re-exported)
 
-AXES = {"x": 0.0, "y": 90.0, "diagonal": 45.0, "anti-diagonal": 135.0}
 CDF_GRID = 200              # points of the GMM CDF curve in view (c)
 MAX_SLICED_STEPS = 5        # Adam ascent steps on the angle per training step
 # The EM reference is fitted at every rebuild, in the worker: its cost is bounded (a K=50 full fit of
@@ -27,42 +25,11 @@ EM_TOL, EM_MAX_ITER, EM_MAX_POINTS = 1e-5, 300, 4000
 NLL_MAX_POINTS = 5000       # the nll metric on a fixed random subset beyond this many points (exact below)
 
 
-@dataclass
-class SWGMMConfig:
-    dataset: str = param("old_faithful",
-                         choices=("old_faithful", "two_moons", "ring8", "gaussian", "swiss_roll", "csv"),
-                         live=False, help="Data to fit (z-scored per column): Old Faithful (272 eruptions), "
-                                          "the app's toy sets, or a CSV file of points")
-    csv_path: str = param("", widget="file", live=False, help="CSV of 2-D points (dataset = csv)")
-    n_points: int = param(500, lo=10, hi=20_000, live=False, help="Points drawn for the toy datasets "
-                                                                  "(Old Faithful always has 272)")
-    n_components: int = param(5, lo=1, hi=50, live=False, label="components K", help="Number of Gaussians K")
-    covariance: str = param("diag", choices=("diag", "full"), live=False,
-                            help="diag: axis-aligned variances (the seed); full: full covariances (Kolouri's original)")
-    directions: int = param(5, lo=0, hi=200, label="random directions L",
-                            help="Random unit directions drawn each step (plus the fixed ones)")
-    fixed_directions: str = param("none", widget="angles",
-                                  help="Directions used every step: none, x, x,y, x,y,diagonal, x,y,both diagonals, "
-                                       "or angles in degrees like 0,90,45")
-    p: float = param(2.0, lo=1.0, hi=4.0, help="Order of the Wasserstein distance (1 and 2 in closed form, "
-                                               "others by quadrature)")
-    optimizer: str = param("adam", choices=("adam", "rmsprop"),
-                           help="Adam (seed: lr 0.2) or centred RMSprop (seed: lr 0.05); switching restarts its state")
-    lr: float = param(0.2, lo=1e-4, hi=2.0, log=True, help="Learning rate")
-    max_sliced: bool = param(False, help="Max-sliced: train on the one direction where W_p is largest "
-                                         "(found by a few ascent steps), plus the fixed directions")
-    axis: str = param("x", choices=tuple(AXES), help="Direction of the per-point cost and CDF views")
-    show_em: bool = param(True, label="show EM overlay", help="Overlay scikit-learn's EM fit of the same data")
-
-
-class SWGMMMethod(Method):
-    name = "swgmm"
-    title = "SW-GMM"
-    Config = SWGMMConfig
-    metrics = ("sw", "nll", "em_nll")
-    # Share of the time the axis views (b, c) may take while the GUI streams frames (its view asks for it
-    # with the edit "view_budget"); None: they are fresh at every snapshot (CLI, recordings, tests).
-    view_budget: float | None = None
+class SWGMMMethod(Method, info=INFO):
+    # Views (b) and (c) along the chosen axis: a bisection for the GMM's quantile at every data point.
+    # proj_axis: the axis they are along (while new fields are on their way, `axis` may be newer)
+    fields = ("proj_axis", "axis_dir", "proj", "cost", "axis_wpp", "cdf_x", "cdf_levels", "gmm_quantiles",
+              "cdf_grid", "gmm_cdf")
 
     def _check_config(self, cfg: SWGMMConfig) -> None:
         fixed = parse_fixed_directions(cfg.fixed_directions)
@@ -121,7 +88,6 @@ class SWGMMMethod(Method):
         self._max_angle = 0.0
         self._last_dirs = np.zeros((0, 2))
         self._last_sw = math.nan
-        self._axis_cache = None
         self._make_optimizer()
 
     def _make_optimizer(self) -> None:
@@ -194,39 +160,23 @@ class SWGMMMethod(Method):
                 "directions": self._last_dirs, "n_fixed": len(self._fixed), "max_sliced": cfg.max_sliced,
                 "sw": self._last_sw, "nll": G.mean_nll(self.x_nll, g), "p": cfg.p, "axis": cfg.axis,
                 "fixed_text": cfg.fixed_directions, "dataset": cfg.dataset}
-        snap.update(self._axis_part(g))
         if cfg.show_em:
             snap["em"] = {"weights": self.em.weights, "means": self.em.means, "covs": self.em.full_covs,
                           "ellipses": self.em_ellipses[0], "ellipses_weighted": self.em_ellipses[1],
                           "nll": self.em_nll}
         return snap
 
-    def _axis_part(self, g: G.GMM) -> dict:
-        """The axis views, recomputed unless a view budget is set and they are not yet due by it."""
-        cfg, c, now = self.config, self._axis_cache, time.perf_counter()
-        key = (cfg.axis, cfg.p, self.config.n_components, len(self.x_np))
-        due = c is None or c["key"] != key or (c["axis_step"] != self.step_count and (
-            self.view_budget is None or now - c["t"] >= c["cost_s"] / self.view_budget))
-        if due:
-            c = self._axis_views(g)
-            c.update(key=key, axis_step=self.step_count, t=now, cost_s=time.perf_counter() - now)
-            self._axis_cache = c
-        out = {k: v for k, v in c.items() if k not in ("key", "t", "cost_s")}
-        out["fresh"] = c["axis_step"] == self.step_count
-        out["view_budget"] = self.view_budget
-        return out
+    def _compute_fields(self) -> dict:
+        return self._axis_views(self.current_gmm())
 
-    def edit(self, action: str, payload) -> None:
-        """'refresh': fresh axis views at the next snapshot; 'view_budget': a share in (0, 1] of the time
-        the axis views may take while frames stream, or None for fresh views at every snapshot."""
-        if action == "refresh":
-            self._axis_cache = None
-        elif action == "view_budget":
-            if payload is not None and not 0 < float(payload) <= 1:
-                raise ValueError(f"SW-GMM: view budget must be in (0, 1], got {payload}")
-            self.view_budget = None if payload is None else float(payload)
-        else:
-            super().edit(action, payload)
+    def _field_state(self) -> dict:
+        # the mixture's free parameters: the data come from config and seed, and there are no edits
+        return {"params": [p.detach().cpu().numpy().copy() for p in self.params]}
+
+    def _load_field_state(self, state: dict) -> None:
+        with torch.no_grad():
+            for p, v in zip(self.params, state["params"]):
+                p.copy_(torch.from_numpy(np.asarray(v)))
 
     def _axis_views(self, g: G.GMM) -> dict:
         """Per-point transport cost and CDF alignment along the chosen axis (views b and c)."""
@@ -246,7 +196,8 @@ class SWGMMMethod(Method):
             pad = 0.1 * (hi - lo) + 1e-9
             grid = torch.linspace(lo - pad, hi + pad, CDF_GRID, dtype=torch.float64)
             cdf = gmm_cdf(grid, w, m[0], v[0])
-        return {"axis_dir": d[0].numpy(), "proj": proj.numpy(), "cost": cost.numpy(), "axis_wpp": float(total),
+        return {"proj_axis": cfg.axis, "axis_dir": d[0].numpy(), "proj": proj.numpy(), "cost": cost.numpy(),
+                "axis_wpp": float(total),
                 "cdf_x": xs.numpy(), "cdf_levels": levels.numpy(), "gmm_quantiles": q.numpy(),
                 "cdf_grid": grid.numpy(), "gmm_cdf": cdf.numpy()}
 
@@ -266,7 +217,6 @@ class SWGMMMethod(Method):
         else:
             self._make_optimizer()
         self._max_angle = float(state["max_angle"])
-        self._axis_cache = None
 
 
 def _zscored(x: np.ndarray, name: str) -> np.ndarray:

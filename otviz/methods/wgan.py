@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,64 +9,20 @@ import torch
 
 from otviz.core import datasets
 from otviz.core.metrics import mode_coverage
-from otviz.core.wgan import (MODES, clip_weights, critic_loss, field_on_grid, generator_loss,
+from otviz.core.wgan import (clip_weights, critic_loss, field_on_grid, generator_loss,
                              gradient_penalty, make_nets, point_push)
-from otviz.methods.base import Method, param
-
-DATASETS = ("ring8", "grid25", "swiss_roll", "two_moons", "parallel_lines", "csv")
-
-# The reference settings of each mode (NOTES: Arjovsky's code; Gulrajani's toy code). Switching mode
-# moves optimiser, lr and n_critic to the new mode's values unless the user had changed them.
-MODE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "clip": {"optimizer": "rmsprop", "lr": 5e-5, "n_critic": 5},
-    "gp": {"optimizer": "adam", "lr": 1e-4, "n_critic": 5},
-    "gan": {"optimizer": "adam", "lr": 1e-4, "n_critic": 1},
-}
+from otviz.methods.base import Method, load_module_weights, module_weights
+from otviz.methods.wgan_config import (DATASETS, INFO, MODE_DEFAULTS, N_EVAL,  # noqa: F401  (re-exported)
+                                       WGANConfig)
 
 RING_RADIUS, RING_STD = 2 / 1.414, 0.02 / 1.414      # WGAN-GP toy scaling of the 8 Gaussians
 GRID_SPACING, GRID_STD = 1.0, 0.05                   # a 5×5 grid at a scale the toy nets handle
-N_EVAL = 2500                                        # generated samples for mode coverage
 N_ARROWS = 120
-SNAP_BUDGET = 0.05                                   # share of wall time each throttled snapshot part may take
 
 
-@dataclass
-class WGANConfig:
-    dataset: str = param("ring8", choices=DATASETS, live=False,
-                         help="Real data: 8 Gaussians on a ring, 5×5 grid, swiss roll, two moons, the seed's "
-                              "parallel lines, or a CSV file of points")
-    csv_path: str = param("", live=False, widget="file", help="CSV file of 2-D points (dataset = csv)")
-    mode: str = param("gp", choices=MODES,
-                      help="clip: weight clipping (original WGAN); gp: gradient penalty (WGAN-GP); "
-                           "gan: plain GAN with BCE, for contrast. Switching sets the mode's optimiser, lr "
-                           "and n_critic unless you changed them")
-    optimizer: str = param("adam", choices=("rmsprop", "adam"),
-                           help="Both networks' optimiser (Adam uses β = (0.5, 0.9) as in WGAN-GP)")
-    lr: float = param(1e-4, lo=1e-6, hi=1e-2, log=True, help="Learning rate of both networks")
-    clip: float = param(0.01, lo=1e-4, hi=1.0, log=True, label="clip c",
-                        help="clip mode: every critic weight is clamped to [−c, c] after each update")
-    gp_lambda: float = param(0.1, lo=1e-3, hi=100.0, log=True, label="λ (gp)",
-                             help="gp mode: weight of the penalty (‖∇f‖ − 1)²; the toy code used 0.1")
-    n_critic: int = param(5, lo=1, hi=100, help="Critic updates per generator update")
-    boost_critic: bool = param(True, help="clip mode: 100 critic updates for the first 25 generator steps "
-                                          "and every 500th (Arjovsky's schedule)")
-    batch_size: int = param(256, lo=8, hi=4096, help="Real and generated samples per update")
-    width: int = param(128, lo=8, hi=1024, live=False, help="Units per hidden layer (toy code: 512)")
-    depth: int = param(3, lo=1, hi=6, live=False, help="Hidden ReLU layers of both networks")
-    noise_dim: int = param(2, lo=1, hi=64, live=False, help="Dimension of the generator's Gaussian noise")
-    n_points: int = param(20000, lo=100, hi=200000, live=False, help="Size of the real data set")
-    n_show: int = param(2000, lo=100, hi=10000, help="Generated points drawn (fixed noise, so they move smoothly)")
-    heatmap_res: int = param(96, lo=16, hi=256, help="Critic heatmap resolution (pixels a side)")
-    coverage_every: int = param(50, lo=1, hi=5000, help="Steps between mode-coverage evaluations "
-                                                        f"({N_EVAL} samples; ring and grid only)")
-
-
-class WGANMethod(Method):
-    name = "wgan"
-    title = "WGAN"
-    Config = WGANConfig
-    metrics = ("w_estimate", "d_loss", "g_loss", "modes", "high_quality")
+class WGANMethod(Method, info=INFO):
     checkpoint_every = 5
+    fields = ("field", "field_rect", "field_levels", "lipschitz")     # the critic over a grid
 
     def __init__(self, config: WGANConfig | None = None, **kw: Any):
         # A config built as Config(mode="clip") (the CLI's --set) gets clip's optimiser settings too,
@@ -115,7 +69,6 @@ class WGANMethod(Method):
         self.real_show = x[np.random.default_rng(0).permutation(len(x))[:10000]].astype(np.float32)
         self.rect = _view_rect(x)
         self.coverage: tuple[float, float] | None = None
-        self._cache: dict[str, dict] = {}           # throttled parts of the snapshot
 
     def edit(self, action: str, payload: Any) -> None:
         """'points': train on these (N, 2) points (a target drawn in the view) from now on, keeping the
@@ -162,7 +115,6 @@ class WGANMethod(Method):
             for opt in (self.opt_g, self.opt_d):
                 for group in opt.param_groups:
                     group["lr"] = self.config.lr
-        self._cache = {}
 
     # ------------------------------------------------------------------ training
     def _noise(self, n: int) -> torch.Tensor:
@@ -230,9 +182,7 @@ class WGANMethod(Method):
     # ------------------------------------------------------------------ views
     def _snapshot(self) -> dict[str, Any]:
         cfg = self.config
-        snap = {}
-        snap.update(self._throttled("points", (cfg.n_show,), self._points_snapshot))
-        snap.update(self._throttled("field", (cfg.heatmap_res,), self._field_snapshot))
+        snap = self._points_snapshot()
         snap.update({
             "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
             "optimizer_settings": {"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
@@ -240,21 +190,6 @@ class WGANMethod(Method):
             "w_estimate": self.last_w, "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
         })
         return snap
-
-    def _throttled(self, key: str, params: tuple, compute) -> dict[str, Any]:
-        """compute() again only if the step changed and the last computation is old enough that this part
-        of the snapshot takes at most SNAP_BUDGET of the wall time (so frames never slow training by
-        more than ~10 %); otherwise the cached result. Always recomputed after a change of `params`."""
-        entry = self._cache.get(key)
-        now = time.perf_counter()
-        if entry is not None and entry["params"] == params and (
-                entry["step"] == self.step_count or now - entry["time"] < entry["cost"] / SNAP_BUDGET):
-            return entry["value"]
-        value = compute()
-        done = time.perf_counter()
-        self._cache[key] = {"params": params, "step": self.step_count, "time": done, "cost": done - now,
-                            "value": value}
-        return value
 
     def _points_snapshot(self) -> dict[str, Any]:
         fake = self.generate(self.config.n_show)
@@ -268,10 +203,9 @@ class WGANMethod(Method):
         seg[0::2] = fake[:N_ARROWS]
         seg[1::2] = fake[:N_ARROWS] + scale * push
         return {"real": self.real_show[: self.config.n_show], "fake": fake, "arrows": seg,
-                "push_mean": float(norms.mean()) if len(norms) else 0.0, "arrow_scale": scale,
-                "points_step": self.step_count}
+                "push_mean": float(norms.mean()) if len(norms) else 0.0, "arrow_scale": scale}
 
-    def _field_snapshot(self) -> dict[str, Any]:
+    def _compute_fields(self) -> dict[str, Any]:
         """The critic at the pixel centres of a square image over the view, with robust colour levels."""
         x0, y0, w, h = self.rect
         values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), self.config.heatmap_res, self.device)
@@ -285,7 +219,16 @@ class WGANMethod(Method):
         dx, dy = self.rect[2] / values.shape[1], self.rect[3] / values.shape[0]
         gy, gx = np.gradient(values.astype(np.float64), dy, dx)
         return {"field": values, "field_rect": self.rect, "field_levels": (float(lo), float(max(hi, lo + 1e-9))),
-                "field_step": self.step_count, "lipschitz": float(np.sqrt(gx ** 2 + gy ** 2).max())}
+                "lipschitz": float(np.sqrt(gx ** 2 + gy ** 2).max())}
+
+    def _field_state(self) -> dict[str, Any]:
+        # the critic, and the view it is drawn over (a drawn target moves it; the points themselves
+        # are not needed)
+        return {"D": module_weights(self.D), "rect": tuple(float(v) for v in self.rect)}
+
+    def _load_field_state(self, state: dict[str, Any]) -> None:
+        load_module_weights(self.D, state["D"])
+        self.rect = tuple(float(v) for v in state["rect"])
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -305,7 +248,6 @@ class WGANMethod(Method):
             self.drawn = None
             self._set_data(*self._make_data(self.config))
         self.coverage = state.get("coverage")
-        self._cache = {}
 
 
 def with_mode_defaults(cfg: WGANConfig) -> WGANConfig:

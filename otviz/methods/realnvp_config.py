@@ -1,0 +1,31 @@
+"""RealNVP's parameters, datasets and MethodInfo; importable without torch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otviz.methods.params import MethodInfo, param
+
+DATASETS = ("moons", "ring8", "gaussian", "swiss_roll", "grid25", "csv")
+
+
+@dataclass
+class RealNVPConfig:
+    dataset: str = param("moons", choices=DATASETS, live=False,
+                         help="Target points: two moons, 8 Gaussians on a ring, one Gaussian, swiss roll, "
+                              "a 5×5 grid of Gaussians (spacing 1), or a CSV file")
+    noise: float = param(0.05, lo=0.0, hi=0.5, live=False,
+                         help="Spread of the dataset: the moons' noise, the std of each ring/grid Gaussian, "
+                              "the swiss roll's noise")
+    csv_path: str = param("", widget="file", live=False, help="CSV of points (dataset = csv); 20 % are held out")
+    n_data: int = param(4000, lo=100, hi=100_000, live=False, help="Training points drawn from the dataset")
+    n_flows: int = param(4, lo=1, hi=16, live=False, help="Affine coupling layers (the seed uses 4)")
+    hidden: int = param(256, lo=4, hi=1024, live=False, help="Width of the two hidden ReLU layers of each s, t net")
+    lr: float = param(1e-3, lo=1e-6, hi=1.0, log=True, help="Adam learning rate")
+    batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")
+    eval_every: int = param(10, lo=1, hi=1000, help="Evaluate the held-out nll every this many steps",
+                            unit="steps")
+
+
+INFO = MethodInfo(name="realnvp", title="RealNVP", Config=RealNVPConfig,
+                  metrics=("nll", "loss"),      # nll: held-out, every eval_every steps; loss: this batch's nll
+                  method="otviz.methods.realnvp:RealNVPMethod")
