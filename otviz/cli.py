@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+EXIT_NO_DISPLAY = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check the installation: train every tab a few steps offscreen, export a snapshot, exit")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="train a method headless (no window)")
-    r.add_argument("method", help="swgmm, wgan, sinkhorn, realnvp or coulomb")
+    from otviz.methods import method_names      # the registry alone: no torch before a method is chosen
+
+    names = method_names()
+    r.add_argument("method", help=f"{', '.join(names[:-1])} or {names[-1]}")
     r.add_argument("--steps", type=int, required=True, help="number of training steps")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a parameter (repeatable); `otviz params METHOD` lists them")
@@ -96,11 +101,10 @@ def cmd_run(args) -> int:
             session = Session(make_method(args.method, args.set, args.seed, args.device))
         if args.steps < 0:
             raise ValueError("--steps must be 0 or more")
-        if args.record:
-            from otviz.recording import animation_format
-            animation_format(args.record)
-        if args.snapshot and not args.snapshot.lower().endswith((".png", ".svg")):
-            raise ValueError(f"{args.snapshot}: snapshots are .png or .svg")
+        # every output is checked before training: a refusal after an hour's run loses the hour
+        from otviz.output_paths import check_outputs
+        check_outputs({"--snapshot": args.snapshot, "--record": args.record, "--history": args.history,
+                       "--save": args.save})
     except ValueError as e:
         print(f"otviz: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -121,6 +125,7 @@ def cmd_run(args) -> int:
         every = args.record_every or max(1, args.steps // 100)
     bar = None if args.quiet else ProgressBar(args.steps)
     code = 0
+    first_step = session.step_count        # a loaded session starts where it was saved
     t0 = time.perf_counter()
 
     def on_step(i: int) -> None:
@@ -147,30 +152,58 @@ def cmd_run(args) -> int:
         bar.close()
     elapsed = time.perf_counter() - t0
     if code == 0:
+        done = session.step_count - first_step
         m = "  ".join(f"{k}={v:.6g}" for k, v in session.last_metrics.items())
-        print(f"{method.name}: {session.step_count} steps in {elapsed:.2f} s  {m}")
-    try:
-        if writer is not None:
-            writer.close()
-            print(f"recorded {writer.frames} frames to {args.record}")
-        if args.snapshot:
-            renderer.draw()
-            renderer.save(args.snapshot, args.scale)
-            print(f"snapshot saved to {args.snapshot}")
-        if args.history:
-            session.history.to_csv(args.history)
-        if args.save:
-            from otviz.sessionfile import save_session
+        at = f", now at step {session.step_count}" if first_step else ""
+        print(f"{method.name}: {done} steps in {elapsed:.2f} s ({done / max(elapsed, 1e-9):.1f} steps/s{at})  {m}")
+    failed = write_outputs(args, session, renderer, writer)
+    return code or failed
 
-            save_session(args.save, session)
-            print(f"session saved to {args.save}")
-    except (OSError, ValueError) as e:
-        print(f"otviz: {e}", file=sys.stderr)
-        return code or EXIT_BAD_INPUT
+
+def write_outputs(args, session, renderer, writer) -> int:
+    """Write every requested output, each on its own: one that fails does not cost the others.
+    Lists what was written and what failed; EXIT_BAD_INPUT if anything failed, else 0."""
+    def record():
+        writer.close()
+        return f"recorded {writer.frames} frames to {args.record}"
+
+    def snapshot():
+        renderer.draw()
+        renderer.save(args.snapshot, args.scale)
+        return f"snapshot saved to {args.snapshot}"
+
+    def history():
+        session.history.to_csv(args.history)
+        return f"history written to {args.history}"
+
+    def save():
+        from otviz.sessionfile import save_session
+
+        save_session(args.save, session)
+        return f"session saved to {args.save}"
+
+    jobs = [(args.record, record if writer is not None else None), (args.snapshot, snapshot),
+            (args.history, history), (args.save, save)]
+    written, failed = [], []
+    try:
+        for path, job in jobs:
+            if not path or job is None:
+                continue
+            try:
+                print(job())
+                written.append(path)
+            except (OSError, ValueError) as e:
+                # the OS's own errors come as "[Errno 28] ...: '/tmp/.x.1a2b.tmp'": say it plainly
+                raw = isinstance(e, OSError) and e.strerror
+                print(f"otviz: cannot write {path}: {e.strerror.lower()}" if raw else f"otviz: {e}", file=sys.stderr)
+                failed.append(path)
     finally:
         if writer is not None:
             writer.abort()
-    return code
+    if not failed:
+        return 0
+    print(f"otviz: written: {', '.join(written) or 'nothing'}; failed: {', '.join(failed)}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def cmd_params(args) -> int:
@@ -190,9 +223,12 @@ def cmd_params(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from otviz.core.runtime import configure_process
+    from otviz.core.runtime import configure_process, tune_allocator
 
-    configure_process()
+    if args.command in ("run", "params") or args.self_test:
+        configure_process()
+    else:
+        tune_allocator()            # the window's process never imports torch: its workers do
     if args.self_test:
         from otviz.selftest import run_self_test
         return run_self_test()
@@ -200,19 +236,20 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "params":
         return cmd_params(args)
-    if args.command == "open":
-        from otviz.sessionfile import read_session_file
-        try:
-            read_session_file(args.session)
-        except ValueError as e:
-            print(f"otviz: {e}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    from otviz.core.devices import resolve_device
-    try:
-        resolve_device(args.device)
-    except ValueError as e:
-        print(f"otviz: {e}", file=sys.stderr)
+    if args.command == "open" and not os.path.isfile(args.session):
+        print(f"otviz: {os.path.basename(args.session)}: no such session file", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.device.strip().lower().split(":")[0] not in ("cpu", "cuda", "mps"):
+        print(f"otviz: unknown device {args.device!r} (choose from cpu, cuda, mps)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # (whether the device is available is decided by the training processes: the window never
+    # initialises a GPU; a tab refuses an unavailable one with the reason and trains on the CPU)
+    # before any QApplication: without a display or X's libraries Qt aborts with a misleading text
+    from otviz.gui.display_check import display_problem
+    problem = display_problem()
+    if problem:
+        print(f"otviz: {problem}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from otviz.gui.app import run_app
     return run_app(seed=args.seed, device=args.device, session=getattr(args, "session", None))
 

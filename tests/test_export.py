@@ -86,7 +86,7 @@ def test_damaged_and_foreign_session_files_are_refused(tmp_path):
     doc["version"] = VERSION + 1
     doc["otviz"] = "9.0"
     torch.save(doc, tmp_path / "newer.otviz")
-    for name, message in [("cut", "not a readable otviz session"), ("junk", "not a readable otviz session"),
+    for name, message in [("cut", "is truncated"), ("junk", "is not an otviz session"),
                           ("other", "not an otviz session"), ("newer", "written by a newer otviz"),
                           ("missing", "no such session file")]:
         with pytest.raises(ValueError, match=message) as e:

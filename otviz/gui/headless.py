@@ -2,14 +2,43 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from otviz.methods.session import Session
+
+# Qt's offscreen platform says this whenever a widget is shown: nothing is wrong, and nothing can be
+# done about it, so a headless run does not print it.
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+_previous_handler = None
+_quiet = False
+
+
+def _without_offscreen_noise(mode, context, message: str) -> None:
+    if message == OFFSCREEN_NOISE:
+        return
+    if _previous_handler is not None:
+        _previous_handler(mode, context, message)
+    else:                                   # Qt's own handler prints the bare message
+        sys.stderr.write(message + "\n")
+
+
+def quiet_offscreen_noise() -> None:
+    """Drop exactly OFFSCREEN_NOISE from Qt's messages; every other message passes on (once per process)."""
+    global _previous_handler, _quiet
+    if _quiet:
+        return
+    from PySide6 import QtCore
+
+    _previous_handler = QtCore.qInstallMessageHandler(_without_offscreen_noise)
+    _quiet = True
 
 
 def ensure_app():
     """A QApplication; offscreen when there is no display."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        quiet_offscreen_noise()
     from PySide6 import QtWidgets
 
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["otviz"])
@@ -23,14 +52,14 @@ class HeadlessRenderer:
         from PySide6 import QtCore, QtWidgets
 
         from otviz.gui.history_plot import HistoryPlot
-        from otviz.methods import view_class
+        from otviz.gui.views import view_class
 
         self.session = session
         m = session.method
         self.widget = QtWidgets.QWidget()
         self.widget.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
         lay = QtWidgets.QVBoxLayout(self.widget)
-        self.view = view_class(m.name)(type(m))
+        self.view = view_class(m.name)(m.info)
         self.history = HistoryPlot(m.metrics)
         lay.addWidget(self.view, 4)
         lay.addWidget(self.history, 1)
@@ -41,7 +70,9 @@ class HeadlessRenderer:
         s = self.session
         self.view.update_snapshot(s.method.snapshot())
         h = s.history
-        self.history.set_history((h.steps, {n: h.column(n) for n in h.names}), list(h.events))
+        history, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
+        self.view.set_history(history, events)        # the view's own panels over steps: the whole run
+        self.history.set_history(history, events)
         self.app.processEvents()
 
     def frame(self, scale: float = 1.0):

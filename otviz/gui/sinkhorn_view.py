@@ -11,6 +11,21 @@ from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, StickyViewBox, 
 ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
 
 
+class DecadeLogAxis(pg.AxisItem):
+    """A log axis labelled at powers of ten, and at 2× and 5× them only while fewer than two powers are
+    in view. pyqtgraph labels every 2…9 × 10^k there; on a plot a few hundred pixels tall they overlap."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        ticks = [(s, list(t)) for s, t in stdTicks if s >= 1.0]
+        decades = list(range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1))
+        if not ticks:
+            ticks = [(1.0, [float(k) for k in decades])]
+        if len(decades) < 2:
+            minor = [k + np.log10(m) for k in range(int(np.floor(minVal)), int(np.ceil(maxVal))) for m in (2, 5)]
+            ticks.append((None, [v for v in minor if minVal < v < maxVal]))
+        return ticks
+
+
 class PointDragViewBox(StickyViewBox):
     """A ViewBox where left-dragging a point moves it and double-clicking adds one (Shift: to the target)."""
 
@@ -63,8 +78,8 @@ class PointDragViewBox(StickyViewBox):
 
 
 class SinkhornView(MethodView):
-    def __init__(self, method_cls, parent=None):
-        super().__init__(method_cls, parent)
+    def __init__(self, info, parent=None):
+        super().__init__(info, parent)
         self.vb = PointDragViewBox()
         self.clouds = make_plot("clouds and assignments", view_box=self.vb)
         self.clouds.setToolTip("Drag a point to move it; double-click adds a source point, "
@@ -94,8 +109,14 @@ class SinkhornView(MethodView):
         self.pmat.invertY(True)
         self.pimg = make_heatmap(self.pmat, "inferno")
         self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
+        log_axis = DecadeLogAxis("left")
+        log_axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)    # as make_plot's
+        self.conv.setAxisItems({"left": log_axis})
+        self.conv.setLabel("left", "marginal error (L1)")
         self.conv.setLogMode(y=True)
         self.conv.getAxis("left").enableAutoSIPrefix(False)
+        # at least one decade in view, so at least one power of ten is labelled
+        self.conv.getPlotItem().getViewBox().setLimits(minYRange=1.0)
         self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1), symbol="o", symbolSize=4,
                                          symbolBrush=(30, 80, 200), symbolPen=None)
 
@@ -128,6 +149,7 @@ class SinkhornView(MethodView):
         self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
         self._last_step = 0
         self._batch_key = None
+        self._order_angle = None
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"clouds": self.clouds, "cost_matrix": self.cmat, "coupling": self.pmat,
@@ -157,7 +179,18 @@ class SinkhornView(MethodView):
         text += f"\n{s['n_iter']} iterations, marginal error {s['marginal_error']:.1e}"
         self.info.setText(text)
         C, P = s["cost_matrix"], s["plan"]
-        # cell (i, j) centred on integer indices, so the axes read as point numbers
+        # the method sends C and P with the points ordered along the clouds' main axis: say so
+        angle = s.get("order_angle")
+        if angle is not None and angle != self._order_angle:
+            self._order_angle = angle
+            deg = f"{angle:.0f}°".replace("-", "−")
+            for plot in (self.cmat, self.pmat):
+                plot.setLabel("bottom", f"target, sorted along {deg}")
+                plot.setLabel("left", f"source, sorted along {deg}")
+                plot.setToolTip(f"Rows (source) and columns (target) are the points sorted by their position along "
+                                f"the clouds' main axis, the line at {deg} through both clouds: a plan that keeps "
+                                "the points' order is a band along the diagonal.")
+        # cell (k, l) centred on integer indices, so the axes read as ranks along that axis
         set_heatmap(self.cimg, C, (-0.5, -0.5, C.shape[1], C.shape[0]))
         set_heatmap(self.pimg, P, (-0.5, -0.5, P.shape[1], P.shape[0]), (0.0, float(P.max()) or 1.0))
         err = s["errors"]

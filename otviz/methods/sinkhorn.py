@@ -1,39 +1,19 @@
 """Sinkhorn tab's method: entropic OT between two point clouds, re-solved live, and a gradient flow."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from otviz.core import datasets
 from otviz.core.sinkhorn import exact_plan, sinkhorn, sinkhorn_divergence
-from otviz.methods.base import Method, param
+from otviz.methods.base import Method
+from otviz.methods.sinkhorn_config import INFO, SinkhornConfig  # noqa: F401  (SinkhornConfig re-exported)
 
 MAX_LINES = 20_000          # assignment segments sent to the view at most
 BATCH_SHIFTS = (1.0, 2.0, 3.0, 4.0)
 
 
-@dataclass
-class SinkhornConfig:
-    dataset: str = param("moons", choices=("seed_rows", "moons", "gaussians", "csv"), live=False,
-                         help="Point sets: the seed's two rows, two moons split by class, two Gaussians, or CSV files")
-    n_points: int = param(40, lo=2, hi=2000, live=False, help="Points per cloud (moons, gaussians)")
-    source_csv: str = param("", widget="file", live=False, help="CSV of source points (dataset = csv)")
-    target_csv: str = param("", widget="file", live=False, help="CSV of target points (dataset = csv)")
-    eps: float = param(0.1, lo=1e-3, hi=10.0, log=True, help="Entropic regularisation ε: small is sharp, large is blurry")
-    p: float = param(2.0, lo=1.0, hi=4.0, help="Cost exponent: C = ‖x − y‖^p")
-    max_iter: int = param(5000, lo=10, hi=100_000, help="Cap on Sinkhorn iterations per solve")
-    tol: float = param(1e-6, lo=1e-10, hi=1e-1, log=True, help="Stop when the marginal error (L1) is below this")
-    lr: float = param(0.1, lo=1e-4, hi=10.0, log=True, help="Gradient-flow step: how far source points move per step")
-    show_exact: bool = param(True, help="Overlay the exact OT assignment (equal uniform clouds)")
-
-
-class SinkhornMethod(Method):
-    name = "sinkhorn"
-    title = "Sinkhorn"
-    Config = SinkhornConfig
-    metrics = ("cost", "divergence")
+class SinkhornMethod(Method, info=INFO):
 
     def _check_config(self, cfg: SinkhornConfig) -> None:
         if cfg.dataset == "csv" and not (cfg.source_csv and cfg.target_csv):
@@ -126,11 +106,16 @@ class SinkhornMethod(Method):
         r = self.result
         x, y = self.x.cpu().numpy(), self.y.cpu().numpy()
         P = r.plan.cpu().numpy()
-        snap = {"x": x, "y": y, "plan": P, "cost_matrix": r.cost_matrix.cpu().numpy(),
-                "errors": np.asarray(r.errors, dtype=np.float64), "n_iter": int(r.n_iter),
+        snap = {"x": x, "y": y, "errors": np.asarray(r.errors, dtype=np.float64), "n_iter": int(r.n_iter),
                 "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps,
                 "warm": self._warm}
         snap["lines"], snap["line_alpha"] = _assignment_lines(x, y, P)
+        # C and P go to the view in display order (row k is source point order_source[k]): sorted
+        # here, with the training, because reordering an n x n matrix is work the GUI should not do
+        src, tgt, snap["order_angle"] = display_order(x, y)
+        snap["order_source"], snap["order_target"] = src, tgt
+        snap["plan"] = P[np.ix_(src, tgt)]
+        snap["cost_matrix"] = r.cost_matrix.cpu().numpy()[np.ix_(src, tgt)]
         if cfg.show_exact and len(x) == len(y) and len(x) <= 2000:
             ex = exact_plan(x, y, p=cfg.p)
             snap["exact_lines"] = np.stack([x, y[ex.perm]], 1).reshape(-1, 2)
@@ -170,6 +155,23 @@ class SinkhornMethod(Method):
         pots = self._pots
         self._solve()
         self._pots = pots         # keep the saved warm start so the next step matches an uninterrupted run
+
+
+def display_order(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The order of the source and the target points along the clouds' main axis (the first principal
+    direction of both together, pointing right), and that axis' angle in degrees.
+
+    In storage order C and P look like noise; in this order a plan that keeps points' relative
+    positions is a band along the diagonal, and C shows its gradient from near to far."""
+    pts = np.vstack([x, y])
+    centred = pts - pts.mean(0)
+    if len(pts) < 2 or not np.isfinite(centred).all():
+        return np.arange(len(x)), np.arange(len(y)), 0.0
+    d = np.linalg.eigh(centred.T @ centred)[1][:, -1]
+    if d[0] < 0 or (d[0] == 0 and d[1] < 0):
+        d = -d
+    angle = float(np.degrees(np.arctan2(d[1], d[0]))) + 0.0
+    return np.argsort(x @ d, kind="stable"), np.argsort(y @ d, kind="stable"), angle
 
 
 def _assignment_lines(x: np.ndarray, y: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
