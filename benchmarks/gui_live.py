@@ -1,15 +1,17 @@
-"""Topics 2 and 3, training with the window open: each registered method's steps/s with its tab open and
-redrawing against a headless Session.step() loop of the same session (in alternating slices), and the GUI
-event loop's latency (a 10 ms QTimer's lateness) while it trains. Each method runs in its own process, so
-one cannot slow or crash another."""
+"""Topics 2 and 3, the window while training: every tab played in turn in ONE window, as a demo does.
+
+Per tab: frames drawn per second while training flat out, steps/s against the same method headless
+(a plain Session.step() loop in a process of its own, measured just before and just after the tab,
+so the machine's drift is shared), the lateness of a 10 ms GUI timer (event-loop latency), and the
+time from Play to the first new frame on screen. Then the launch-to-window time of a fresh process,
+and the memory of the GUI process plus every worker after all five tabs were played.
+"""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,67 +20,95 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from benchmarks.common import Row, load_average, percentile  # noqa: E402
 
 TARGET_RATIO = 0.9
+TARGET_FPS = 30.0
 TARGET_P99_MS = 50.0
+TARGET_FIRST_S = 0.1
+TARGET_LAUNCH_S = 1.5
+TARGET_MEMORY_GB = 2.0
 TICK_MS = 10
+ROOT = Path(__file__).resolve().parents[1]
+
+HEADLESS = """
+import sys, time
+from otviz.core.runtime import configure_process
+configure_process()
+from otviz.methods import method_class
+from otviz.methods.session import Session
+s = Session(method_class(sys.argv[1])(seed=0))
+for _ in range(3):
+    s.step()
+t0, n0 = time.perf_counter(), s.step_count
+while time.perf_counter() - t0 < float(sys.argv[2]):
+    s.step()
+print(f"RATE {(s.step_count - n0) / (time.perf_counter() - t0)}")
+"""
+
+LAUNCH = """
+import time, sys
+t0 = float(sys.argv[1])
+from PySide6 import QtCore, QtWidgets
+import otviz.gui.main_window as mw
+from otviz.cli import main
+shown = mw.MainWindow.showEvent
+def show_event(self, event):
+    shown(self, event)
+    def report():
+        print(f"SHOWN {time.time() - t0}", flush=True)
+        self.close()
+    QtCore.QTimer.singleShot(0, report)       # after the events of the first paint
+mw.MainWindow.showEvent = show_event
+if __name__ == "__main__":
+    main([])
+"""
 
 
-def pace(worker, k: float) -> None:
-    """Experiment: lower the worker's max_fps so that a frame's GUI cost (emit to frame_done, which
-    includes drawing the previous frame) takes at most 1/k of the time between frames."""
-    orig_send, orig_done, base = worker._send_frame, worker.frame_done, worker.max_fps
-    sent = [0.0]
-    cost = [0.0]
-
-    def send():
-        sent[0] = time.perf_counter()
-        orig_send()
-
-    def done():
-        if sent[0]:
-            c = time.perf_counter() - sent[0]
-            cost[0] = c if cost[0] == 0 else 0.7 * cost[0] + 0.3 * c
-            worker.max_fps = min(base, 1.0 / max(k * cost[0], 1e-6))
-        orig_done()
-    worker._send_frame, worker.frame_done = send, done
+def headless_rate(name: str, seconds: float) -> float:
+    p = subprocess.run([sys.executable, "-c", HEADLESS, name, str(seconds)], capture_output=True, text=True,
+                       timeout=120 + 3 * seconds, cwd=ROOT)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RATE ")]
+    if not lines:
+        raise RuntimeError((p.stderr.strip().splitlines() or ["no output"])[-1])
+    return float(lines[-1].split()[1])
 
 
-def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
-    """Steps/s, frames/s and timer lateness with the method's tab open, shown offscreen, and playing."""
-    import pyqtgraph as pg
+def launch_time() -> float:
+    best = float("nan")
+    for _ in range(3):
+        p = subprocess.run([sys.executable, "-c", LAUNCH, repr(time.time())], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("SHOWN ")]
+        if lines:
+            t = float(lines[-1].split()[1])
+            best = t if not best <= t else best
+    return best
+
+
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(PSS, RSS) in MB summed over the processes: PSS shares library pages between them fairly."""
+    pss = rss = 0.0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                k, v = line.split()[:2]
+                if k == "Pss:":
+                    pss += int(v) / 1024
+                elif k == "Rss:":
+                    rss += int(v) / 1024
+        except (FileNotFoundError, ValueError):
+            pass
+    return pss, rss
+
+
+def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float, float]]:
     from PySide6 import QtCore, QtWidgets
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    from otviz.gui.fastpoints import FastScatter
     from otviz.gui.main_window import MainWindow
+    from otviz.methods import method_names
 
-    win = MainWindow(methods=[name])
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    win = MainWindow()
     win.resize(*size)
     win.show()
-    tab = win.tab_by_name[name]
-    if os.environ.get("OTVIZ_BENCH_MAX_FPS"):         # experiments: cap the frame rate
-        tab.worker.max_fps = float(os.environ["OTVIZ_BENCH_MAX_FPS"])
-    if os.environ.get("OTVIZ_BENCH_SHARE"):          # experiments: another redraw share (0.01 … 1)
-        tab.worker.set_gui_budget(float(os.environ["OTVIZ_BENCH_SHARE"]))
-    if os.environ.get("OTVIZ_BENCH_PACE"):           # experiment: keep the GUI thread busy <= 1/k
-        pace(tab.worker, float(os.environ["OTVIZ_BENCH_PACE"]))
-    frames: list[float] = []
-    tab.worker.frame.connect(lambda f: frames.append(time.perf_counter()))
-    # CPU seconds spent in the worker thread on steps and on snapshots (thread_time there), and in the
-    # GUI thread overall: shares that explain the ratio even when the machine is shared
-    cpu = {"step": 0.0, "snap": 0.0}
-
-    def timed_method(attr, key):
-        orig = getattr(tab.worker, attr)
-
-        def wrapper(*a):
-            c = time.thread_time()
-            try:
-                return orig(*a)
-            finally:
-                cpu[key] += time.thread_time() - c
-        setattr(tab.worker, attr, wrapper)
-    timed_method("_step", "step")
-    timed_method("_send_frame", "snap")
     late: list[float] = []
     last = [None]
 
@@ -91,136 +121,100 @@ def gui_rate(name: str, seconds: float, size=(1400, 900)) -> dict:
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
     timer.timeout.connect(tick)
 
-    def wait(sec):
+    def wait(sec, until=lambda: False):
         end = time.perf_counter() + sec
-        while time.perf_counter() < end:
+        while time.perf_counter() < end and not until():
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
-            time.sleep(0.001)
+            time.sleep(0.0005)
 
-    wait(0.5)
-    if os.environ.get("OTVIZ_BENCH_SWITCH"):          # experiments: the GIL switch interval (s)
-        sys.setswitchinterval(float(os.environ["OTVIZ_BENCH_SWITCH"]))
-    tab.controls.play.click()
-    # warm-up: the first frames pay lazy imports and caches; wait for a few of them (or give up at 30 s)
-    end = time.perf_counter() + 30
-    while time.perf_counter() < end and (len(frames) < 5 or tab.session.step_count < 5):
-        wait(0.1)
-    wait(min(1.0, seconds / 3))
-    # phase 1, throughput, measured inside a real event loop (app.exec-like) with nothing but the app in
-    # it (a probe timer re-entering Python 100 times a second would itself take the GIL from training).
-    # This 2-core machine's speed drifts by +-10 % over seconds, more than the effect measured, so the
-    # window's slices alternate with headless slices of the same session -- paused worker, a plain
-    # Session.step() loop, no frames -- and the sums of each are compared.
-    loop = QtCore.QEventLoop()
-    slices = max(2, int(os.environ.get("OTVIZ_BENCH_SLICES", "3")))
-    part = seconds / slices
-    steps = head_steps = n_frames = 0
-    dt = head_dt = gui_cpu = 0.0
-    cpu0 = dict(cpu)
-    for k in range(slices):
-        n0, t0, f0, g0 = tab.session.step_count, time.perf_counter(), len(frames), time.thread_time()
-        QtCore.QTimer.singleShot(int(part * 1000), loop.quit)
-        loop.exec()
-        steps += tab.session.step_count - n0
-        dt += time.perf_counter() - t0
-        n_frames += len(frames) - f0
-        gui_cpu += time.thread_time() - g0
-        tab.controls.play.click()                       # pause, let the worker finish its step
-        wait(0.3)
-        # (in a thread of its own, joined: the GUI thread's CPU clock, which paces the frames, stays clean)
-        s, n1, t1 = tab.session, tab.session.step_count, time.perf_counter()
+    pool = win.processes
+    wait(0.2)
+    spare_ready = lambda: pool.pool.spare is not None and pool.pool.spare.channel.poll(0)  # noqa: E731
+    wait(90, lambda: pool.fields_ready and spare_ready())
+    out = []
+    for name in method_names():
+        tab = win.tab_by_name[name]
+        win.tabs.setCurrentWidget(tab)
+        wait(2.5, lambda: pool.fields_ready and spare_ready())     # the replacement spare, if due
+        wait(0.5)
+        d = {"name": name, "spare_ready": bool(spare_ready()), "before": headless_rate(name, seconds / 2)}
+        drawn: list[tuple[float, int]] = []
+        orig = tab._show
 
-        def headless():
-            while time.perf_counter() - t1 < part:
-                s.step()
-        th = threading.Thread(target=headless)
-        th.start()
-        th.join()
-        head_steps += s.step_count - n1
-        head_dt += time.perf_counter() - t1
-        tab.controls.play.click()                       # and play on
-        wait(0.3)
-    step_cpu, snap_cpu = cpu["step"] - cpu0["step"], cpu["snap"] - cpu0["snap"]
-    # phase 2, responsiveness: the lateness of a 10 ms timer while it keeps training
-    late.clear()
-    last[0] = None
-    n1, t1 = tab.session.step_count, time.perf_counter()
-    timer.start(TICK_MS)
-    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
-    probe_rate = (tab.session.step_count - n1) / (time.perf_counter() - t1)
-    tab.controls.play.click()
-    wait(0.3)
-    # which items draw the points: a stock ScatterPlotItem with many points misses the fast path
-    stock_max, fast_max = 0, 0
-    for plot in tab.view.findChildren(pg.PlotWidget) + tab.view.findChildren(pg.GraphicsLayoutWidget):
-        for item in plot.scene().items():
-            if isinstance(item, pg.ScatterPlotItem):
-                stock_max = max(stock_max, len(item.data))
-            elif isinstance(item, FastScatter):
-                fast_max = max(fast_max, len(item.data()))
+        def show(f, orig=orig, drawn=drawn):
+            orig(f)
+            drawn.append((time.perf_counter(), f["step"]))
+        tab._show = show
+        t_play = time.perf_counter()
+        tab.controls.play.click()
+        wait(30, lambda: any(s > 0 for _, s in drawn))
+        firsts = [t for t, s in drawn if s > 0]
+        d["first_frame_s"] = firsts[0] - t_play if firsts else float("nan")
+        wait(1.0)                                                # settle: the replacement spare starts now
+        late.clear()
+        last[0] = None
+        timer.start(TICK_MS)
+        t0, k0 = time.perf_counter(), len(drawn)
+        wait(seconds)
+        timer.stop()
+        window = drawn[k0:]
+        dt = window[-1][0] - window[0][0] if len(window) > 1 else float("nan")
+        d["fps"] = (len(window) - 1) / dt if len(window) > 1 else 0.0
+        d["steps_per_s"] = (window[-1][1] - window[0][1]) / dt if len(window) > 1 else 0.0
+        d["late_p50"], d["late_p99"] = percentile(late, 50), percentile(late, 99)
+        d["late_max"] = max(late) if late else float("nan")
+        d["gaps_max_ms"] = 1e3 * max((b[0] - a[0] for a, b in zip(window, window[1:])), default=float("nan"))
+        tab.controls.play.click()
+        wait(5, lambda: not tab.running)
+        tab._show = orig
+        d["after"] = headless_rate(name, seconds / 2)
+        d["headless"] = (d["before"] + d["after"]) / 2
+        out.append(d)
+    pids = [os.getpid()] + [c.pid for c in _children()]
+    mem = memory_mb(pids)
     win.close()
     app.processEvents()
-    return {"steps_per_s": steps / dt, "steps": steps, "headless": head_steps / head_dt,
-            "headless_steps": head_steps, "fps": n_frames / dt, "late_p50": percentile(late, 50),
-            "late_p99": percentile(late, 99), "late_max": max(late) if late else float("nan"),
-            "ticks": len(late), "stock_scatter_max": stock_max, "fast_scatter_max": fast_max,
-            "step_cpu_ms": 1e3 * step_cpu / max(steps, 1), "snap_cpu_ms": 1e3 * snap_cpu / max(n_frames, 1),
-            "gui_cpu_ms": 1e3 * gui_cpu / max(n_frames, 1), "gui_busy": gui_cpu / dt,
-            "steps_per_s_probed": probe_rate}
+    return out, mem
 
 
-def measure_one(name: str, seconds: float) -> dict:
-    from otviz.core.runtime import configure_process
+def _children():
+    import multiprocessing as mp
 
-    configure_process()
-    return {"name": name, **gui_rate(name, seconds)}
+    return mp.active_children()
 
 
 def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
-    from otviz.methods import method_names
-
-    seconds = 3.0 if quick else 6.0
-    env = dict(os.environ)
+    seconds = 4.0 if quick else 8.0
+    la = load_average()[0]
+    tabs, (pss, rss) = play_tabs(seconds)
     rows = []
-    for name in method_names():
-        la = load_average()[0]
-        cmd = [sys.executable, "-m", "benchmarks.gui_live", "--one", name, "--seconds", str(seconds)]
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 6 * seconds, env=env,
-                               cwd=Path(__file__).resolve().parents[1])
-            line = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-            if p.returncode != 0 or not line:
-                raise RuntimeError((p.stdout + p.stderr).strip().splitlines()[-1:] or ["no output"])
-            d = json.loads(line[-1])
-        except Exception as e:  # one method failing must not hide the others
-            rows.append(Row("gui", f"{name}: could not measure", float("nan"), "", ok=False, note=str(e)[:300]))
-            continue
+    for d in tabs:
         ratio = d["steps_per_s"] / d["headless"] if d["headless"] > 0 else float("nan")
-        audit = (f"; largest stock ScatterPlotItem {d['stock_scatter_max']} points, "
-                 f"largest FastScatter {d['fast_scatter_max']}")
-        rows.append(Row("gui", f"{name}: steps/s, tab open vs headless", d["steps_per_s"], "steps/s",
-                        baseline=d["headless"], baseline_name="headless", ratio=ratio,
-                        target=f">= {TARGET_RATIO}", ok=ratio >= TARGET_RATIO,
-                        note=f"{d['fps']:.0f} frames/s; per step {d['step_cpu_ms']:.1f} ms CPU, per frame "
-                             f"{d['snap_cpu_ms']:.1f} ms snapshot (worker) + {d['gui_cpu_ms']:.1f} ms GUI thread; "
-                             f"load {la:.1f}" + audit, extra=d))
-        rows.append(Row("latency", f"{name}: event-loop lateness p50 / p99", d["late_p99"] / 1e3, "s",
+        ok = ratio >= TARGET_RATIO and d["fps"] >= TARGET_FPS
+        rows.append(Row("gui", f"{d['name']}: frames/s and steps/s (window / headless)", d["steps_per_s"],
+                        "steps/s", baseline=d["headless"], baseline_name="headless", ratio=ratio,
+                        target=f">= {TARGET_FPS:.0f} frames/s and >= {TARGET_RATIO}", ok=ok,
+                        note=f"{d['fps']:.1f} frames/s (longest gap {d['gaps_max_ms']:.0f} ms); headless "
+                             f"{d['before']:.1f} before, {d['after']:.1f} after; load {la:.1f}", extra=d))
+        rows.append(Row("latency", f"{d['name']}: event-loop lateness p50 / p99", d["late_p99"] / 1e3, "s",
                         baseline=d["late_p50"] / 1e3, baseline_name="p50", target=f"p99 <= {TARGET_P99_MS:.0f} ms",
-                        ok=d["late_p99"] <= TARGET_P99_MS,
-                        note=f"{d['ticks']} ticks of a {TICK_MS} ms timer, max {d['late_max']:.0f} ms; "
-                             f"{d['steps_per_s_probed']:.1f} steps/s meanwhile"))
+                        ok=d["late_p99"] <= TARGET_P99_MS, note=f"max {d['late_max']:.0f} ms"))
+        rows.append(Row("latency", f"{d['name']}: Play to first new frame", d["first_frame_s"], "s",
+                        target=f"<= {TARGET_FIRST_S} s", ok=d["first_frame_s"] <= TARGET_FIRST_S,
+                        note="warm spare ready" if d["spare_ready"] else "spare still starting"))
+    launch = launch_time()
+    rows.append(Row("latency", "launch to a shown window (fresh process, best of 3)", launch, "s",
+                    target=f"<= {TARGET_LAUNCH_S} s", ok=launch <= TARGET_LAUNCH_S))
+    rows.append(Row("memory", "GUI + every process after all tabs played (PSS)", pss / 1024, "GB",
+                    target=f"<= {TARGET_MEMORY_GB:.0f} GB", ok=pss / 1024 <= TARGET_MEMORY_GB,
+                    note=f"RSS summed (shared pages counted in every process): {rss / 1024:.2f} GB"))
     return rows
 
 
 if __name__ == "__main__":
-    if "--one" in sys.argv:
-        ap = argparse.ArgumentParser()
-        ap.add_argument("--one", required=True)
-        ap.add_argument("--seconds", type=float, default=5.0)
-        a = ap.parse_args()
-        print(json.dumps(measure_one(a.one, a.seconds)))
+    if "--print" in sys.argv:
+        tabs, mem = play_tabs(float(os.environ.get("OTVIZ_BENCH_SECONDS", "6")))
+        print(json.dumps({"tabs": tabs, "memory_mb": mem}, indent=1))
     else:
         from benchmarks.run import topic_main
 

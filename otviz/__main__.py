@@ -1,4 +1,5 @@
 """`python -m otviz` is the same as the `otviz` command."""
 from otviz.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":        # worker processes import this module too: they must not run the app
+    raise SystemExit(main())

@@ -6,6 +6,8 @@ refused with a message naming the file and the problem.
 """
 from __future__ import annotations
 
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -62,21 +64,51 @@ def read_session_file(path: str | Path) -> dict:
     name = path.name
     if not path.is_file():
         raise ValueError(f"{name}: no such session file")
+    _check_archive(path)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # zip errors, pickle errors, truncated files all land here
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{name}: not a readable otviz session (damaged or another kind of file: {first[:160]})") from None
+    except pickle.UnpicklingError:
+        # weights_only refuses any class outside plain data: this file was pickled by something else
+        raise ValueError(f"{name} is not an otviz session: it holds Python objects that otviz does not open") from None
+    except Exception:       # the archive was whole, its contents were not: torch's text would only confuse
+        raise ValueError(f"{name} is damaged: its contents cannot be read") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ValueError(f"{name}: not an otviz session file")
+        raise ValueError(f"{name} is not an otviz session file (it was saved by another program)")
     version = raw.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise ValueError(f"{name}: written by a newer otviz ({raw.get('otviz', '?')}, session format "
-                         f"{version}); this is otviz {__version__}, which reads format {VERSION}")
+    if not isinstance(version, int):
+        raise ValueError(f"{name} is damaged: it does not say which session format it uses")
+    if version > VERSION:
+        raise ValueError(f"{name} was written by a newer otviz ({raw.get('otviz', '?')}, session format "
+                         f"{version}); this otviz ({__version__}) reads format {VERSION}, update it to open the file")
     for key in ("method", "state", "history"):
         if key not in raw:
-            raise ValueError(f"{name}: the session is incomplete (no {key!r})")
+            raise ValueError(f"{name} is incomplete: the session has no {key}")
     return _decode(raw)
+
+
+def _check_archive(path: Path) -> None:
+    """ValueError unless `path` is a whole zip archive laid out as torch.save writes one.
+
+    Checked before torch reads it, so that each kind of wrong file gets its own plain sentence."""
+    name = path.name
+    if path.stat().st_size == 0:
+        raise ValueError(f"{name} is empty, not an otviz session")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not zipfile.is_zipfile(path):
+        if head == b"PK\x03\x04":          # a zip archive's start without its end: cut short
+            raise ValueError(f"{name} is truncated: the file ends before the session does")
+        raise ValueError(f"{name} is not an otviz session file")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            broken = z.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        broken = True
+    if broken:
+        raise ValueError(f"{name} is damaged: parts of it do not read back as they were written")
+    if not any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
+        raise ValueError(f"{name} is a zip archive but not an otviz session")
 
 
 def load_session(path: str | Path, device: str | None = None) -> tuple[Session, dict]:
@@ -99,6 +131,31 @@ def load_session(path: str | Path, device: str | None = None) -> tuple[Session, 
         session = Session(method)
         session.history.load_state_dict(doc["history"])
         session.last_metrics = session.history.last()
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+    except ValueError as e:            # otviz's own reason: a refused value, an unknown method
         raise ValueError(f"{name}: the session cannot be restored ({e})") from None
+    except KeyError as e:
+        raise ValueError(f"{name}: the session cannot be restored (it has no {e.args[0]!r})") from None
+    except (TypeError, RuntimeError, AttributeError, IndexError):
+        raise ValueError(f"{name}: the session cannot be restored (its saved state does not fit this "
+                         f"otviz's {doc.get('method', 'method')})") from None
     return session, doc.get("extra", {})
+
+
+def dump_session(session: Session) -> bytes:
+    """The session file's bytes (a worker's checkpoint, kept by the GUI in case the worker dies)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="otviz-") as d:
+        path = Path(d) / f"checkpoint{SUFFIX}"
+        save_session(path, session)
+        return path.read_bytes()
+
+
+def load_session_bytes(data: bytes, name: str = "checkpoint") -> Session:
+    """A Session from dump_session's bytes; errors name `name` like a file's."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="otviz-") as d:
+        path = Path(d) / name
+        path.write_bytes(data)
+        return load_session(path)[0]

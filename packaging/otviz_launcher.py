@@ -4,5 +4,5 @@ import multiprocessing
 from otviz.cli import main
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()   # harmless when nothing forks; needed if a library spawns workers
+    multiprocessing.freeze_support()   # each tab's training runs in a process started from this launcher
     raise SystemExit(main())

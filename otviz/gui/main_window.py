@@ -8,7 +8,9 @@ from pathlib import Path
 from otviz import __version__
 from otviz.gui.export import default_name, save_snapshot
 from otviz.gui.method_tab import MethodTab
-from otviz.methods import method_class, method_names
+from otviz.gui.processes import Processes
+from otviz.gui.worker import WorkerLink
+from otviz.methods import method_info, method_names
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -19,10 +21,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
         self.tab_by_name: dict[str, MethodTab] = {}
+        self.processes = Processes(self)
         for name in methods or method_names():
-            tab = MethodTab(name, seed=seed, device=device)
+            tab = MethodTab(name, self.processes, seed=seed, device=device)
             tab.status_changed.connect(lambda text, t=tab: self._tab_status(t, text))
-            self.tabs.addTab(tab, method_class(name).title)
+            self.tabs.addTab(tab, method_info(name).title)
             self.tab_by_name[name] = tab
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status_label, 1)
@@ -87,7 +90,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def quick_snapshot(self) -> str | None:
         """Ctrl+S: the whole tab as PNG at the chosen resolution, with a name from method, step and time."""
         tab = self.current
-        path = self.export_dir / default_name(tab.name, tab.session.step_count, ".png")
+        path = self.export_dir / default_name(tab.name, tab.step, ".png")
         return self.snapshot(tab, path)
 
     def snapshot(self, widget, path, scale: float | None = None) -> str | None:
@@ -101,7 +104,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _snapshot_dialog(self, widget, view_name: str = "tab") -> None:
         tab = self.current
-        name = default_name(f"{tab.name}-{view_name}", tab.session.step_count, ".png")
+        name = default_name(f"{tab.name}-{view_name}", tab.step, ".png")
         path = self._ask_path("Save snapshot", name, "PNG image (*.png);;SVG drawing (*.svg)")
         if path:
             self.snapshot(widget or tab, path)
@@ -119,7 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.rec_action.setText("Start recording")
             return tab.stop_recording()
         r = self.rec_settings
-        path = self.export_dir / default_name(tab.name, tab.session.step_count, r["suffix"])
+        path = self.export_dir / default_name(tab.name, tab.step, r["suffix"])
         try:
             tab.start_recording(str(path), fps=r["fps"], scale=r["scale"], every_steps=r["every_steps"])
         except (OSError, ValueError) as e:
@@ -154,43 +157,56 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _history_dialog(self) -> None:
         tab = self.current
-        path = self._ask_path("Export history", default_name(tab.name, tab.session.step_count, ".csv"), "CSV (*.csv)")
+        path = self._ask_path("Export history", default_name(tab.name, tab.step, ".csv"), "CSV (*.csv)")
         if path:
             self.export_history(path)
 
     def export_history(self, path: str) -> None:
-        tab = self.current
-        tab.worker.call(lambda s: s.history.to_csv(path), lambda _: tab.worker.notice.emit(f"history saved to {path}"))
+        self.current.export_history(path)
 
     def _save_session_dialog(self) -> None:
         tab = self.current
-        path = self._ask_path("Save session", default_name(tab.name, tab.session.step_count, ".otviz"),
+        path = self._ask_path("Save session", default_name(tab.name, tab.step, ".otviz"),
                               "otviz session (*.otviz)")
         if path:
             tab.save_session(path)
 
     def _open_session_dialog(self) -> None:
         path = self._ask_path("Open session", "", "otviz session (*.otviz);;All files (*)", save=False)
-        if path and not self.open_session(path):
-            QtWidgets.QMessageBox.warning(self, "Cannot open session", self.statusBar().currentMessage())
+        if path:
+            self.open_session(path, dialog=True)
 
-    def open_session(self, path: str) -> bool:
-        """Open a saved session in its method's tab; a bad file is refused with the reason."""
-        from otviz.sessionfile import load_session
+    def open_session(self, path: str, dialog: bool = False) -> None:
+        """Open a saved session in its method's tab. A worker process reads the file (the GUI never
+        imports torch) and, once it holds the session, becomes that tab's worker; a bad file is
+        refused with the reason."""
+        link = WorkerLink(self.processes.take_worker(), self)
+        name = Path(path).name
 
-        try:
-            session, _extra = load_session(path)
-        except ValueError as e:
-            self._report(str(e), error=True)
-            return False
-        tab = self.tab_by_name.get(session.method.name)
-        if tab is None:
-            self._report(f"{Path(path).name}: its method {session.method.name!r} has no tab here", error=True)
-            return False
-        self.tabs.setCurrentWidget(tab)
-        tab.replace_session(session)
-        self._report(f"opened {path} at step {session.step_count}")
-        return True
+        def on_message(kind: str, payload) -> None:
+            if kind == "failed":
+                link.message.disconnect(on_message)
+                link.close(1.0)
+                self._report(payload, error=True)
+                if dialog:
+                    QtWidgets.QMessageBox.warning(self, "Cannot open session", payload)
+            elif kind == "loaded":
+                link.message.disconnect(on_message)
+                tab = self.tab_by_name.get(payload["method"])
+                if tab is None:
+                    link.close(1.0)
+                    self._report(f"{name}: its method {payload['method']!r} has no tab here", error=True)
+                    return
+                self.tabs.setCurrentWidget(tab)
+                tab.checkpoint = None
+                tab.adopt(link)
+                self._report(f"opened {path} at step {payload['step']}")
+            elif kind == "ready":
+                self.processes.set_devices(payload["devices"])
+
+        link.message.connect(on_message)
+        link.start()
+        link.send("load", {"path": str(path)})
 
     def _unless_typing(self, key, fn) -> None:
         """Plain-key shortcuts must not steal keys from a text field the user is typing in."""
@@ -211,8 +227,21 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.tabs.count():
             self.status_label.setText(self.current.status_text())
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # the background processes import torch: start them once the window is on screen
+        QtCore.QTimer.singleShot(0, self.processes.start)
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """End every process together: ask each to quit, terminate any still busy after a second."""
         self._status_timer.stop()
+        links = []
         for tab in self.tab_by_name.values():
             tab.shutdown()
+            if tab.link is not None:
+                links.append(tab.link)
+        links += [w for w in self.findChildren(WorkerLink) if w not in links and w.isRunning()]
+        self.processes.shutdown([lk.handle for lk in links], 1.0)
+        for lk in links:
+            lk.wait(1000)
         super().closeEvent(event)

@@ -1,19 +1,29 @@
-"""One tab: a method's views, its generated control panel, run controls, history and status, and its worker."""
+"""One tab: a method's views, its generated control panel, run controls, history and status.
+
+Training runs in a worker process the tab takes on its first command (a tab never used has none);
+the tab's WorkerLink thread owns the connection. The tab draws the newest frame as it comes, merges
+in the expensive fields computed by the shared helper, and keeps a copy of the run's history.
+"""
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 
 from PySide6 import QtCore, QtWidgets
 
-from otviz.core.devices import device_status
 from otviz.gui.control_panel import ControlPanel
 from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
 from otviz.gui.view_base import refit_views
-from otviz.gui.worker import REDRAW_SHARE, TrainingWorker
-from otviz.methods import method_class, view_class
-from otviz.methods.session import Session
+from otviz.gui.views import view_class
+from otviz.gui.worker import WorkerLink
+from otviz.methods import method_info
+from otviz.methods.history import History
+
+MAX_FPS = 60.0            # frames a second of the tab on screen
+HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it
+FIELDS_PATIENCE = 1.5     # s without an answer from the field helper before the worker computes fields itself
 
 
 class RunControls(QtWidgets.QWidget):
@@ -29,15 +39,17 @@ class RunControls(QtWidgets.QWidget):
         self.step = QtWidgets.QPushButton("Step ▸")
         self.step.setToolTip("One training step (→)")
         self.reset = QtWidgets.QPushButton("⟲ Reset")
-        self.reset.setToolTip("Start again from the initial state with the seed below (R)")
+        self.reset.setToolTip("Start again from the initial state with the seed below (R); the same seed "
+                              "gives the same initial state")
         grid.addWidget(self.play, 0, 0)
         grid.addWidget(self.step, 0, 1)
         grid.addWidget(self.reset, 0, 2)
         self.speed = QtWidgets.QSpinBox()
         self.speed.setRange(0, 100_000)
         self.speed.setSpecialValueText("max")
-        self.speed.setToolTip("Training steps per redraw: 'max' trains as fast as it can; N waits for each "
-                              "frame after N steps (slow motion for demos)")
+        self.speed.setToolTip("Training steps per redraw: 'max' trains as fast as it can and draws up to 60 "
+                              "frames a second; N draws after every N steps and waits for the frame (slow "
+                              "motion for demos)")
         self.seed = QtWidgets.QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed used by Reset")
@@ -45,43 +57,64 @@ class RunControls(QtWidgets.QWidget):
         # the unavailable devices carry their reason in the text: do not let it widen the panel
         self.device.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.device.setMinimumContentsLength(10)
-        for name, ok, why in device_status():
-            self.device.addItem(name)
-            item = self.device.model().item(self.device.count() - 1)
-            item.setEnabled(ok)
-            item.setToolTip(why if not ok else (why or name))
-            if not ok:
-                item.setText(f"{name} — {why}")
+        self.set_devices([("cpu", True, "")])
         grid.addWidget(QtWidgets.QLabel("steps/frame"), 1, 0)
         grid.addWidget(self.speed, 1, 1, 1, 2)
-        self.budget = QtWidgets.QSpinBox()
-        self.budget.setRange(1, 100)
-        self.budget.setValue(round(100 * REDRAW_SHARE))
-        self.budget.setSuffix(" %")
-        self.budget.setToolTip(f"While training, how much of the time the views may spend redrawing: "
-                               f"{100 * REDRAW_SHARE:.0f} % keeps training at ≥ 90 % of its headless speed; "
-                               f"raise it for a smoother animation in a demo")
-        grid.addWidget(QtWidgets.QLabel("redraw share"), 4, 0)
-        grid.addWidget(self.budget, 4, 1, 1, 2)
         grid.addWidget(QtWidgets.QLabel("seed"), 2, 0)
         grid.addWidget(self.seed, 2, 1, 1, 2)
         grid.addWidget(QtWidgets.QLabel("device"), 3, 0)
         grid.addWidget(self.device, 3, 1, 1, 2)
 
+    def set_devices(self, devices: list) -> None:
+        """The devices as the training processes see them (the GUI process never initialises a GPU)."""
+        current = self.device.currentText().split(" ")[0] or "cpu"
+        self.device.blockSignals(True)
+        self.device.clear()
+        for name, ok, why in devices:
+            self.device.addItem(name if ok else f"{name} — {why}", name)
+            item = self.device.model().item(self.device.count() - 1)
+            item.setEnabled(bool(ok))
+            item.setToolTip(why or name)
+        i = self.device.findData(current)
+        self.device.setCurrentIndex(max(i, 0))
+        self.device.blockSignals(False)
+
 
 class MethodTab(QtWidgets.QWidget):
     status_changed = QtCore.Signal(str)
 
-    def __init__(self, name: str, seed: int = 0, device: str = "cpu", parent=None):
+    def __init__(self, name: str, processes, seed: int = 0, device: str = "cpu", parent=None):
         super().__init__(parent)
         self.name = name
-        self.method_cls = method_class(name)
-        self.session = Session(self.method_cls(seed=seed, device=device))
-        self.view = view_class(name)(self.method_cls)
+        self.info = method_info(name)
+        self.processes = processes
+        self.config = self.info.Config()
+        self.seed, self.device = seed, device
+        self.step = 0                       # the step of the frame on screen
+        self.running = False
+        self.steps_per_s = 0.0
+        self.history = History(self.info.metrics)
+        self.link: WorkerLink | None = None
+        self.checkpoint: dict | None = None  # from a worker that died: the next one starts here
+        self.last_frame: dict | None = None
+        self.view = None                    # built when the tab is first shown
+        self._full_snap: dict = {}          # the newest snapshot with its fields: fields fill lean frames
+        self._preview_key = None            # (config, seed) of the preview on screen, if any
+        self._gen = 0                       # counts restarts; fields computed before one are dropped
+        self._asked_at: float | None = None  # when the oldest unanswered field request went out
+        self._inline = False                # the helper is too slow: the worker computes the fields
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self.recorder: Recorder | None = None
         self.controls = RunControls()
         self.controls.seed.setValue(seed)
-        self.panel = ControlPanel(self.method_cls.specs(), self.session.method.config)
-        self.history = HistoryPlot(self.method_cls.metrics)
+        if processes.devices:
+            self.controls.set_devices(processes.devices)
+        processes.devices_changed.connect(self.controls.set_devices)
+        processes.fields_alive.connect(self._on_fields_alive)
+        if processes.fields is not None:
+            self._connect_fields()
+        self.panel = ControlPanel(self.info.specs(), self.config)
+        self.history_plot = HistoryPlot(self.info.metrics)
         self.banner = QtWidgets.QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fde7e9; color: #8a0012; padding: 4px;")
@@ -89,41 +122,27 @@ class MethodTab(QtWidgets.QWidget):
         self.rec_label = QtWidgets.QLabel()
         self.rec_label.setStyleSheet("color: white; background: #c62828; padding: 2px 6px; font-weight: bold;")
         self.rec_label.hide()
-        self.recorder: Recorder | None = None
-        self._frame_times: deque[float] = deque(maxlen=30)
-        self.last_frame: dict | None = None
-        self._shown_config = self.session.method.config
-        self._last_cpu = time.thread_time()
         self._layout()
-
-        self.worker = TrainingWorker(self.session, parent=self)
-        self.worker.frame.connect(self._on_frame)
-        self.worker.failed.connect(self.show_error)
-        self.worker.running_changed.connect(self._on_running)
-        self.worker.notice.connect(self.status_changed)
         c = self.controls
-        c.play.toggled.connect(lambda on: self.worker.play() if on else self.worker.pause())
-        c.play.toggled.connect(lambda on: on and self.banner.hide())
-        c.step.clicked.connect(self.worker.single_step)
+        c.play.toggled.connect(lambda on: self.play() if on else self.pause())
+        c.step.clicked.connect(self.single_step)
         c.reset.clicked.connect(self.reset)
-        c.speed.valueChanged.connect(self.worker.set_steps_per_frame)
-        c.budget.valueChanged.connect(lambda v: self.worker.set_gui_budget(v / 100))
-        c.device.currentTextChanged.connect(lambda t: self.worker.set_device(t.split(" ")[0]))
-        self.panel.live_changed.connect(self.worker.set_params)
+        c.speed.valueChanged.connect(lambda n: self.link and self.link.send("pace", n))
+        c.device.currentIndexChanged.connect(self._device_chosen)
+        self.panel.live_changed.connect(self.send_params)
         self.panel.restart_requested.connect(self._apply_restart)
-        self.view.edit_requested.connect(self.worker.edit)
-        self.view.param_requested.connect(self.set_params)
-        self.worker.start()
 
     def _layout(self) -> None:
+        self.view_host = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(self.view_host).setContentsMargins(0, 0, 0, 0)
         left = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         top = QtWidgets.QWidget()
         tl = QtWidgets.QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.banner)
-        tl.addWidget(self.view, 1)
+        tl.addWidget(self.view_host, 1)
         left.addWidget(top)
-        left.addWidget(self.history)
+        left.addWidget(self.history_plot)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 1)
         left.setSizes([640, 220])
@@ -151,87 +170,279 @@ class MethodTab(QtWidgets.QWidget):
         bottom.addStretch(1)
         lay.addLayout(bottom)
 
+    # ---------------------------------------------------------------- the views, built on first show
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.ensure_view()
+        if self.link is not None:
+            self.link.send("max_fps", MAX_FPS)
+        if self.processes.fields is not None:
+            self.processes.fields.set_visible(self.name)
+        if self.link is None:
+            self.processes.prepare(self._init_payload())
+            if self.last_frame is None:
+                self._request_preview()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        if self.link is not None:
+            self.link.send("max_fps", HIDDEN_FPS)
+
+    def ensure_view(self):
+        if self.view is None:
+            self.view = view_class(self.name)(self.info)
+            self.view_host.layout().addWidget(self.view)
+            self.view.edit_requested.connect(lambda action, payload: self._send("edit", (action, payload)))
+            self.view.param_requested.connect(self.set_params)
+            if self.last_frame is not None:
+                self.view.update_snapshot(self.last_frame["snap"])
+        return self.view
+
+    # ---------------------------------------------------------------- the worker
+    def ensure_worker(self) -> WorkerLink:
+        """The tab's worker process, taken from the warm spare on first use (or after one died)."""
+        if self.link is not None:
+            return self.link
+        link = WorkerLink(self.processes.take_worker(), self)
+        if self.checkpoint is not None:
+            link.send("load", {"data": self.checkpoint["data"], "name": f"the checkpoint of {self.info.title}",
+                               "method": self.name})
+        else:
+            init = self._init_payload()
+            init["fields_known"] = self._preview_key == (init["config"], init["seed"])
+            link.send("init", init)
+        self.adopt(link)
+        return link
+
+    def _init_payload(self) -> dict:
+        return {"method": self.name, "config": dataclasses.asdict(self.config), "seed": self.seed,
+                "device": self.device}
+
+    def adopt(self, link: WorkerLink) -> None:
+        """Make `link` this tab's worker (a new one, or one that has just opened a session file)."""
+        old, self.link = self.link, link
+        if old is not None and old is not link:
+            old.close(1.0)
+        link.setParent(self)
+        link.frame_ready.connect(self._on_frame_ready)
+        link.message.connect(self._on_message)
+        link.died.connect(self._on_died)
+        link.send("pace", self.controls.speed.value())
+        link.send("max_fps", MAX_FPS if self.isVisible() else HIDDEN_FPS)
+        link.send("fields_remote", self.processes.fields_ready)
+        if not link.isRunning():
+            link.start()
+        self._on_frame_ready()             # a frame may have come before we listened
+
+    def _send(self, kind: str, payload=None) -> None:
+        self.ensure_worker().send(kind, payload)
+
+    def _on_message(self, kind: str, payload) -> None:
+        if kind == "ready":
+            self.processes.set_devices(payload["devices"])
+        elif kind == "failed":
+            self.show_error(payload)
+        elif kind == "running":
+            self._on_running(payload)
+        elif kind in ("notice", "loaded"):
+            text = payload if kind == "notice" else f"opened {payload.get('path') or 'the session'} at step {payload['step']}"
+            self.status_changed.emit(text)
+
+    def _on_died(self, why: str) -> None:
+        link, self.link = self.link, None
+        if link is not None:
+            self.checkpoint = link.checkpoint or self.checkpoint
+            link.wait(1000)
+        self._on_running(False)
+        at = f"step {self.checkpoint['step']}" if self.checkpoint else "the start"
+        self.show_error(f"{why} Press Play to continue from {at}.")
+
     # ---------------------------------------------------------------- actions
     def toggle(self) -> None:
         self.controls.play.toggle()
 
+    def play(self) -> None:
+        self.banner.hide()
+        self._send("play")
+
+    def pause(self) -> None:
+        if self.link is not None:
+            self.link.send("pause")
+
     def single_step(self) -> None:
-        self.worker.single_step()
+        self._send("step", 1)
 
     def reset(self) -> None:
         self.banner.hide()
         self.panel.message.clear()
-        refit_views(self.view)                  # new data: fit the plots tightly once
-        self.worker.reset(self.controls.seed.value())
+        refit_views(self.view_host)                 # new data: fit the plots tightly once
+        self.seed = self.controls.seed.value()
+        self.checkpoint = None
+        self._send("reset", self.seed)
+
+    def send_params(self, changes: dict) -> None:
+        self._send("set", dict(changes))
 
     def set_params(self, changes: dict) -> None:
         """Programmatic parameter change, through the same path as the control panel."""
         for k, v in changes.items():
             if k in self.panel.rows:
                 self.panel.rows[k].set_value(v)
-        live = {k: v for k, v in changes.items() if self.method_cls.spec(k).live}
-        if live:
-            self.worker.set_params(live)
-        restart = {k: v for k, v in changes.items() if k not in live}
-        if restart:
-            self._apply_restart(restart)
+        self.banner.hide()
+        self.send_params(changes)
 
     def _apply_restart(self, changes: dict) -> None:
         self.banner.hide()
-        self.worker.set_params(changes)
+        refit_views(self.view_host)
+        self.send_params(changes)
+
+    def _device_chosen(self, _index: int) -> None:
+        name = self.controls.device.currentData() or "cpu"
+        if name != self.device:
+            self.device = name
+            if self.link is not None:
+                self.link.send("device", name)
 
     def show_error(self, message: str) -> None:
         self.banner.setText(message)
         self.banner.show()
         self.panel.show_message(message)
         self.status_changed.emit(message)
-        self.panel.set_config(self.session.method.config)
+        self.panel.set_config(self.config)
 
     def _on_running(self, on: bool) -> None:
+        self.running = on
         b = self.controls.play
         b.blockSignals(True)
         b.setChecked(on)
         b.blockSignals(False)
         b.setText("❚❚ Pause" if on else "▶ Play")
 
-    def _on_frame(self, f: dict) -> None:
-        # the GUI thread's CPU since the last frame: this frame's handling plus the last one's painting
-        cpu = time.thread_time()
-        cost, self._last_cpu = cpu - self._last_cpu, cpu
+    # ---------------------------------------------------------------- frames
+    def _on_frame_ready(self) -> None:
+        link = self.link
+        f = link.take_frame() if link is not None else None
+        if f is None:
+            return
         try:
-            self.last_frame = f
-            self.view.update_snapshot(f["snap"])
-            self.history.set_history(f["history"], f["events"])
-            if self.recorder is not None:
-                self._capture(f["step"])
-            now = time.perf_counter()
-            self._frame_times.append(now)
-            cfg = self.session.method.config
-            if cfg != self._shown_config:       # a reset, an opened session, or a change with side effects
-                self._shown_config = cfg
-                self.panel.show_config(cfg)
-                refit_views(self.view)
+            self._draw(f)
         finally:
-            self.worker.frame_done(cost if self.worker.is_running else None)
+            link.frame_drawn(f)
 
+    def _draw(self, f: dict) -> None:
+        if "config" in f:
+            self.config = self.info.Config(**f["config"])
+            self.panel.show_config(self.config)
+        self.seed, self.step, self.steps_per_s = f["seed"], f["step"], f["steps_per_s"]
+        if f["device"].split(":")[0] != self.device.split(":")[0]:
+            self.device = f["device"]               # a refused device: the run stayed where it was
+            self.controls.device.blockSignals(True)
+            self.controls.device.setCurrentIndex(max(self.controls.device.findData(self.device), 0))
+            self.controls.device.blockSignals(False)
+        self.running = f["running"]
+        self._update_history(f)
+        snap = f["snap"]
+        if "fields_step" in snap or not self._full_snap:
+            self._full_snap = snap
+        else:
+            snap = {**self._full_snap, **snap}
+        f["snap"] = snap
+        if f.get("field_state") is not None and self.processes.fields_ready:
+            now = time.perf_counter()
+            if self._asked_at is None:
+                self._asked_at = now
+            elif not self._inline and now - self._asked_at > FIELDS_PATIENCE:
+                self._inline = True                          # the helper is starved: fields come inline
+                self.link.send("fields_remote", False)
+            self.processes.fields.request("fields", {
+                "key": self.name, "gen": self._gen, "method": self.name, "step": f["step"], "seed": f["seed"],
+                "config": dataclasses.asdict(self.config), "state": f.pop("field_state")})
+        self._show(f)
+
+    def _update_history(self, f: dict) -> None:
+        h = self.history
+        if "history" in f:                  # a restart: field answers asked for before it are stale
+            h.load_state_dict(f["history"])
+            self._gen += 1
+        for row in f.get("rows", ()):
+            h.append(int(row[0]), dict(zip(h.names, row[1:])))
+        if "events" in f:
+            h.events = [tuple(e) for e in f["events"]]
+
+    def _show(self, f: dict) -> None:
+        self.last_frame = f
+        if self.view is not None:
+            self.view.update_snapshot(f["snap"])
+        h = self.history
+        hist, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
+        if self.view is not None:
+            self.view.set_history(hist, events)       # views that draw the run's history too
+        self.history_plot.set_history(hist, events)
+        if self.recorder is not None:
+            self._capture(f["step"])
+        self._frame_times.append(time.perf_counter())
+
+    def _on_fields(self, key: str, reply: dict) -> None:
+        if key != self.name:
+            return
+        self._asked_at = None
+        if self._inline and self.link is not None:
+            self._inline = False                             # the helper answers again
+            self.link.send("fields_remote", True)
+        if reply.get("gen") != self._gen or not self._full_snap:
+            return                          # computed for a run that has since restarted
+        if reply["step"] < self._full_snap.get("fields_step", -1):
+            return                          # a fresher full snapshot came meanwhile
+        self._full_snap = {**self._full_snap, **reply["fields"]}
+        if self.last_frame is not None:
+            self.last_frame["snap"] = {**self.last_frame["snap"], **reply["fields"]}
+            if self.view is not None:
+                self.view.update_snapshot(self.last_frame["snap"])
+
+    def _on_preview(self, key: str, reply: dict) -> None:
+        if key != self.name or self.link is not None or self.last_frame is not None:
+            return
+        self._full_snap = reply["snap"]
+        self._preview_key = (reply["config"], self.seed)
+        self._show({"step": 0, "snap": reply["snap"], "metrics": {}, "steps_per_s": 0.0, "running": False})
+
+    def _request_preview(self) -> None:
+        if self.processes.fields_ready:
+            self.processes.fields.request("preview", {"key": self.name, "gen": self._gen, "method": self.name,
+                                                      "config": dataclasses.asdict(self.config), "seed": self.seed})
+
+    def _connect_fields(self) -> None:
+        f = self.processes.fields
+        f.fields_ready.connect(self._on_fields)
+        f.preview_ready.connect(self._on_preview)
+
+    def _on_fields_alive(self, alive: bool) -> None:
+        if alive and self.processes.fields is not None:
+            self._connect_fields()
+            if self.isVisible() and self.last_frame is None and self.link is None:
+                self._request_preview()
+        if self.link is not None:
+            self.link.send("fields_remote", alive)
+
+    # ---------------------------------------------------------------- status
     def frames_per_second(self) -> float:
-        t = self._frame_times
-        if len(t) < 2:
-            return 0.0
-        interval = max(t[-1] - t[0], 1e-9) / (len(t) - 1)
-        # no frames for a while (paused): 0; but at the redraw share a frame a second is normal
-        if time.perf_counter() - t[-1] > max(1.0, 3.0 * interval):
-            return 0.0
-        return 1.0 / interval
+        """Frames drawn over the last second."""
+        now = time.perf_counter()
+        return float(sum(1 for t in self._frame_times if now - t <= 1.0))
 
     def status_text(self) -> str:
-        f = self.last_frame or {"step": 0, "metrics": {}, "steps_per_s": 0.0}
-        m = f["metrics"]
+        m = self.last_frame["metrics"] if self.last_frame else {}
+        if self.running:
+            parts = [f"step {self.step}", f"{self.steps_per_s:.1f} steps/s"]
+        else:
+            parts = [f"paused at step {self.step}"]
+        parts.append(f"{self.frames_per_second():.0f} frames/s")
         loss = next(iter(m.items()), None)
-        parts = [f"step {f['step']}", f"{f['steps_per_s']:.1f} steps/s", f"{self.frames_per_second():.0f} frames/s"]
         if loss:
             parts.append(f"{loss[0]} {loss[1]:.5g}")
-        parts.append(str(self.session.method.device))
+        parts.append(self.device)
+        if self.link is None and self.last_frame is None:
+            parts.append("not started")
         return "   ·   ".join(parts)
 
     # ---------------------------------------------------------------- recording and sessions
@@ -268,27 +479,19 @@ class MethodTab(QtWidgets.QWidget):
         return str(path)
 
     def save_session(self, path: str) -> None:
-        """Save between two steps, in the training thread, so the state is consistent."""
-        from otviz.sessionfile import save_session
+        """Saved by the worker between two steps, so the state is consistent."""
+        self._send("save", str(path))
 
-        self.worker.call(lambda s: save_session(path, s), lambda _: self.worker.notice.emit(f"session saved to {path}"))
-
-    def replace_session(self, session: Session) -> None:
-        """Continue from an opened session: the worker swaps it in between two steps."""
-        self.worker.pause()
-        worker = self.worker
-
-        def swap(_):
-            worker.session = session
-        self.worker.call(swap)
-        self.session = session
-        self.banner.hide()
-        self.panel.set_config(session.method.config)
-        self.controls.seed.setValue(session.method.seed)
+    def export_history(self, path: str) -> None:
+        if self.link is None:
+            self.history.to_csv(path)
+            self.status_changed.emit(f"history saved to {path}")
+        else:
+            self.link.send("history_csv", str(path))
 
     def shutdown(self) -> None:
-        """Stop the training thread (closing the window)."""
+        """Stop recording; the worker processes are ended together by the window."""
         if self.recorder is not None:
             self.stop_recording()
-        if self.worker.isRunning():
-            self.worker.stop(3000)
+        if self.link is not None:
+            self.link.request_stop()
