@@ -43,34 +43,56 @@ def _wait(app, cond, timeout: float) -> bool:
 
 
 def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> str:
-    """Run one tab through its real worker thread; returns a summary line, raises RuntimeError on failure."""
+    """Run one tab through its real worker process; returns a summary line, raises RuntimeError on failure."""
     from PySide6 import QtCore, QtGui
 
     tab = win.tab_by_name[name]
     errors: list[str] = []
-    tab.worker.failed.connect(errors.append)
-    win.tabs.setCurrentWidget(tab)
-    t0 = time.perf_counter()
-    if not _wait(app, lambda: tab.last_frame is not None or errors, timeout):
-        raise RuntimeError(f"no first frame within {timeout:.0f} s")
-    t_first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    # demo pace (N steps, then wait for the frame): at 'max' a fast tab can keep the GUI from drawing for
-    # seconds on a loaded 2-core machine, which would make this check slow, not more thorough
-    tab.controls.speed.setValue(steps)
-    tab.controls.play.click()                       # Play, as a user would
-    done = _wait(app, lambda: errors or (tab.last_frame["step"] >= steps), timeout)
-    if tab.controls.play.isChecked():
-        tab.controls.play.click()                   # Pause
-    _wait(app, lambda: not tab.worker.is_running, 10.0)
-    if errors:
-        raise RuntimeError(errors[0])
-    if not done:
-        raise RuntimeError(f"only {tab.last_frame['step']} of {steps} steps within {timeout:.0f} s")
-    elapsed = time.perf_counter() - t0
-    # the frame on screen must be the last one trained: wait for it before taking the picture
-    _wait(app, lambda: tab.last_frame["step"] == tab.session.step_count, 10.0)
-    app.processEvents()
+    # errors reach the tab as show_error (banner, panel message); the shared field helper's as a signal
+    original_show_error = tab.show_error
+
+    def show_error(message: str) -> None:
+        errors.append(message)
+        original_show_error(message)
+
+    tab.show_error = show_error
+
+    def helper_failed(key: str, message: str) -> None:
+        if key == name:
+            errors.append(f"field helper: {message}")
+
+    if win.processes.fields is not None:
+        win.processes.fields.failed.connect(helper_failed)
+    try:
+        win.tabs.setCurrentWidget(tab)
+        t0 = time.perf_counter()
+        # the preview of the initial state (drawn by the field helper), before any worker
+        if not _wait(app, lambda: tab.last_frame is not None or errors, timeout):
+            raise RuntimeError(f"no first frame within {timeout:.0f} s")
+        t_first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        # demo pace (N steps, then wait for the frame): the check needs only a few steps
+        tab.controls.speed.setValue(steps)
+        tab.controls.play.click()                       # Play, as a user would: the tab takes a worker
+        done = _wait(app, lambda: errors or (tab.last_frame is not None and tab.step >= steps), timeout)
+        if tab.controls.play.isChecked():
+            tab.controls.play.click()                   # Pause
+        # the paused frame is complete (its fields are of its own step): wait for it before the picture
+        paused = _wait(app, lambda: errors or (not tab.running and not tab.last_frame["running"]
+                                               and tab.last_frame["snap"].get("fields_step", tab.step) == tab.step),
+                       30.0)
+        if errors:
+            raise RuntimeError(errors[0])
+        if not done:
+            raise RuntimeError(f"only {tab.step} of {steps} steps within {timeout:.0f} s")
+        if not paused:
+            raise RuntimeError(f"no complete frame after pausing at step {tab.step}")
+        elapsed = time.perf_counter() - t0
+        app.processEvents()
+    finally:
+        del tab.show_error
+        if win.processes.fields is not None:
+            win.processes.fields.failed.disconnect(helper_failed)
     path = out / f"otviz-selftest-{name}.png"
     if win.snapshot(tab, path, scale=1.0) is None:
         raise RuntimeError(f"snapshot failed: {win.statusBar().currentMessage()}")
@@ -84,7 +106,7 @@ def _check_tab(app, win, name: str, out: Path, steps: int, timeout: float) -> st
     m = tab.last_frame["metrics"]
     metric = next(iter(m.items()), None)
     metric_text = f"  {metric[0]}={metric[1]:.4g}" if metric else ""
-    return (f"first frame after {t_first:.1f} s, {tab.session.step_count} steps in {elapsed:.1f} s, snapshot {img.width()}x{img.height()} "
+    return (f"first frame after {t_first:.1f} s, {tab.step} steps in {elapsed:.1f} s, snapshot {img.width()}x{img.height()} "
             f"({100 * ink:.1f} % of the views coloured){metric_text}")
 
 
@@ -135,6 +157,7 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
         win.resize(1400, 900)
         win.show()
         say(f"  window     ok    {len(names)} tabs built in {time.perf_counter() - t_win:.1f} s")
+        _wait(app, lambda: win.processes.fields is not None, 10.0)   # started once the window is up
         for name in names:
             n_errors = len(slot_errors)
             t_tab = time.perf_counter()
@@ -146,11 +169,14 @@ def run_self_test(methods: list[str] | None = None, steps: int = STEPS, out_dir:
             except Exception as e:                              # report every tab, then fail at the end
                 failures += 1
                 say(f"  {name:<10} FAIL  {e}  (after {time.perf_counter() - t_tab:.1f} s)")
+        links = {n: t.link for n, t in win.tab_by_name.items() if t.link is not None}
+        handles = [lk.handle for lk in links.values()] + win.processes.handles()
         win.close()
-        running = [n for n, t in win.tab_by_name.items() if t.worker.isRunning()]
+        running = [n for n, lk in links.items() if lk.isRunning()]
+        running += [f"process {h.pid}" for h in handles if h.alive()]
         if running:
             failures += 1
-            say(f"  close      FAIL  training threads still running after close: {', '.join(running)}")
+            say(f"  close      FAIL  still running after close: {', '.join(running)}")
         # destroy the window now (views, timers), not at some later event loop: a caller may go on
         win.deleteLater()
         win = None

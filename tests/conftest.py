@@ -32,6 +32,26 @@ def open_window(qtbot):
         win.close()
 
 
+FIRST_FRAME_MS = 60_000     # a first frame needs a worker or the field helper started (torch imported)
+
+
 def wait_step(qtbot, tab, n, timeout=20_000):
-    """Wait until the tab has drawn a frame of step n or later."""
-    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.last_frame["step"] >= n, timeout=timeout)
+    """Wait until the tab has drawn a frame (from its worker, or the preview) of step n or later."""
+    qtbot.waitUntil(lambda: tab.last_frame is not None and tab.step >= n and tab.last_frame["step"] >= n,
+                    timeout=timeout)
+
+
+def wait_first_frame(qtbot, tab, timeout=FIRST_FRAME_MS):
+    """Wait until the tab shows a picture: its preview (no worker yet) or a frame from its worker."""
+    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=timeout)
+
+
+def wait_paused(qtbot, tab, timeout=10_000):
+    """After Pause: wait for the worker's paused frame, which is complete (fields of its own step)."""
+    qtbot.waitUntil(lambda: not tab.running and tab.last_frame is not None and not tab.last_frame["running"]
+                    and tab.last_frame["snap"].get("fields_step", tab.step) == tab.step, timeout=timeout)
+
+
+def wait_closed(qtbot, link, timeout=5_000):
+    """The tab's connection thread has ended and its worker process is gone."""
+    qtbot.waitUntil(lambda: not link.isRunning() and not link.handle.alive(), timeout=timeout)

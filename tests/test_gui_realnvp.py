@@ -8,6 +8,7 @@ pytest.importorskip("pytestqt")
 
 from PIL import Image  # noqa: E402
 
+import conftest  # noqa: E402
 from otviz.gui.main_window import MainWindow  # noqa: E402
 from otviz.gui.realnvp_view import RealNVPView  # noqa: E402
 from otviz.methods.realnvp import RealNVPConfig, RealNVPMethod  # noqa: E402
@@ -23,7 +24,7 @@ def trained():
 
 @pytest.fixture
 def view(qtbot, trained):
-    v = RealNVPView(RealNVPMethod)
+    v = RealNVPView(RealNVPMethod.info)
     qtbot.addWidget(v)
     v.resize(900, 700)
     v.show()
@@ -47,7 +48,7 @@ def test_slider_and_direction_show_each_stage(view, trained):
         view.slider.setValue(k)
         np.testing.assert_allclose(as_set(shown(view)), as_set(s["fwd_points"][k]), atol=1e-5)
         g = view.grid.getData()
-        assert np.isnan(g[0]).sum() == 30                 # 30 grid lines, each ended by a NaN
+        np.testing.assert_array_equal(g[0], s["fwd_grid"][k][:, 0])    # its lines, broken away from the points
     view.direction.setCurrentIndex(1)
     view.slider.setValue(0)
     np.testing.assert_allclose(as_set(shown(view)), as_set(s["base"]), atol=1e-6)
@@ -82,19 +83,22 @@ def test_gif_of_the_morph(tmp_path, view):
         view.save_morph_gif(str(tmp_path / "missing" / "x.gif"), frames_per_layer=1)
 
 
-def test_view_asks_for_a_budget_and_refreshes_stale_pictures(qtbot, view, trained):
-    with qtbot.waitSignal(view.edit_requested, timeout=1_000) as sig:
-        view.update_snapshot(trained.snapshot())           # no budget yet: the view asks for one
-    assert sig.args == ["snapshot_budget", 0.1]
-    trained.edit(*sig.args)
-    trained.snapshot()
-    trained._cache["cost_s"] = 1e9                         # as if the pictures were very expensive
+def test_view_draws_new_fields_and_shows_their_age(view, trained):
+    title = lambda: view.data_plot.getPlotItem().titleLabel.text      # noqa: E731
+    assert "step" not in title()                           # fields of the frame's own step: no age shown
+    old = view.snap
     trained.step()
-    stale = trained.snapshot()
-    assert stale["flow_step"] != stale["step"]
-    with qtbot.waitSignal(view.edit_requested, timeout=3_000) as sig:
-        view.update_snapshot(stale)                        # frames stop: ask for fresh pictures
-    assert sig.args == ["refresh", None]
+    s = {**trained.snapshot(fields=False), **{k: old[k] for k in (*trained.fields, "fields_step")}}
+    view.update_snapshot(s)                                # the same fields again: nothing is redrawn
+    assert view.snap is old
+    s = {**trained.snapshot(fields=False), **trained.compute_fields()}
+    view.update_snapshot(s)
+    assert view.snap is s and "step" not in title()
+    trained.step()
+    s = {**trained.snapshot(fields=False), **{k: s[k] for k in trained.fields}, "fields_step": 40}
+    s["fwd_points"] = s["fwd_points"].copy()               # as if new fields of step 40 arrived late
+    view.update_snapshot(s)
+    assert "step 40" in title()
 
 
 def _drag(widget, points):
@@ -136,23 +140,30 @@ def test_tab_trains_live_and_lr_change_is_marked(qtbot):
     qtbot.addWidget(win)
     win.show()
     tab = win.tab_by_name["realnvp"]
+    link = None
     try:
-        qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+        conftest.wait_first_frame(qtbot, tab)                 # the preview, before any worker
+        assert tab.view.snap is not None and tab.view.snap["fields_step"] == 0
         tab.controls.play.click()
-        qtbot.waitUntil(lambda: tab.session.step_count >= 12, timeout=30_000)
+        conftest.wait_step(qtbot, tab, 12, timeout=60_000)
+        link = tab.link
+        # while training, the layer pictures (computed apart from the training) follow it
+        qtbot.waitUntil(lambda: tab.last_frame["running"] and tab.view.snap["fields_step"] > 0, timeout=20_000)
         tab.set_params({"lr": 5e-4})
-        qtbot.waitUntil(lambda: any("lr=0.0005" in t for _, t in tab.last_frame["events"]), timeout=10_000)
+        qtbot.waitUntil(lambda: tab.config.lr == 5e-4, timeout=10_000)
+        qtbot.waitUntil(lambda: any("lr=0.0005" in t for _, t in tab.history.events), timeout=10_000)
         tab.controls.play.click()
-        qtbot.waitUntil(lambda: not tab.worker.is_running, timeout=5_000)
         # once paused, the view's pictures catch up with the last step
-        qtbot.waitUntil(lambda: tab.last_frame["snap"]["flow_step"] == tab.session.step_count, timeout=10_000)
-        steps, cols = tab.last_frame["history"]
-        assert np.isfinite(cols["nll"]).sum() >= 2            # the held-out nll arrives every 10 steps
-        assert tab.view.snap["flow_step"] == tab.session.step_count
-        assert tab.session.method.snapshot_budget == 0.1       # the view asked for its time budget
+        conftest.wait_paused(qtbot, tab)
+        assert tab.last_frame["snap"]["fields_step"] == tab.step >= 12
+        nll = tab.history.column("nll")
+        assert np.isfinite(nll).sum() >= 2                    # the held-out nll arrives every 10 steps
+        assert len(tab.history) == tab.step                   # the GUI's copy has every step's row
+        assert tab.view.snap["fields_step"] == tab.step
     finally:
         win.close()
-    assert not tab.worker.isRunning()
+    assert link is not None
+    conftest.wait_closed(qtbot, link, timeout=3_000)
 
 
 def test_layer_view_follows_stages_that_outgrow_it(view):

@@ -12,38 +12,43 @@ def window(open_window):
     return open_window("sinkhorn")
 
 
-def wait_step(qtbot, tab, n, timeout=20_000):
+def wait_step(qtbot, tab, n, timeout=60_000):
     conftest.wait_step(qtbot, tab, n, timeout)
 
 
 def test_play_change_eps_pause_reset_close(qtbot, window):
     tab = window.tab_by_name["sinkhorn"]
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
-    assert tab.last_frame["step"] == 0
+    conftest.wait_first_frame(qtbot, tab)                      # the preview of the initial state
+    assert tab.last_frame["step"] == 0 and tab.link is None
     tab.controls.play.click()                                  # Play
     wait_step(qtbot, tab, 3)
+    assert tab.running and tab.controls.play.isChecked()
     row = tab.panel.rows["eps"]
     row.editor.setText("0.5")
     row.editor.editingFinished.emit()                          # a user typing a new eps mid-run
-    qtbot.waitUntil(lambda: tab.session.method.config.eps == 0.5, timeout=5_000)
-    qtbot.waitUntil(lambda: any("eps=0.5" in t for _, t in tab.last_frame["events"]), timeout=5_000)
-    assert tab.last_frame["snap"]["eps"] == 0.5                # the views show the new solve
+    qtbot.waitUntil(lambda: tab.config.eps == 0.5, timeout=5_000)      # the worker's config says so
+    qtbot.waitUntil(lambda: any("eps=0.5" in t for _, t in tab.history.events), timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"]["eps"] == 0.5, timeout=5_000)   # the views show the new solve
     tab.controls.play.click()                                  # Pause
-    qtbot.waitUntil(lambda: not tab.worker.is_running, timeout=5_000)
-    qtbot.wait(200)
-    paused_at = tab.session.step_count
-    qtbot.wait(300)
-    assert tab.session.step_count == paused_at                 # really paused
+    conftest.wait_paused(qtbot, tab)
+    assert not tab.controls.play.isChecked()
+    paused_at = tab.step
+    frame = tab.last_frame
+    qtbot.wait(500)
+    assert tab.step == paused_at and tab.last_frame is frame    # really paused: no new step, no new frame
     assert paused_at >= 3
-    h_steps = tab.last_frame["history"][0]
+    h_steps = tab.history.steps                                 # the GUI's copy: every step up to the pause
     assert len(h_steps) == paused_at and h_steps[-1] == paused_at
+    assert np.array_equal(h_steps, np.arange(1, paused_at + 1))
     tab.reset()
-    qtbot.waitUntil(lambda: tab.session.step_count == 0 and tab.last_frame["step"] == 0, timeout=5_000)
-    assert len(tab.last_frame["history"][0]) == 0
+    qtbot.waitUntil(lambda: tab.step == 0 and tab.last_frame["step"] == 0 and len(tab.history) == 0,
+                    timeout=5_000)
+    assert tab.history.events == []
     tab.controls.play.click()                                  # play again, then close mid-run
     wait_step(qtbot, tab, 2)
+    link = tab.link
     window.close()
-    assert not tab.worker.isRunning()
+    conftest.wait_closed(qtbot, link, timeout=3_000)
 
 
 def test_refused_value_says_why_and_keeps_value(qtbot, window):
@@ -53,12 +58,13 @@ def test_refused_value_says_why_and_keeps_value(qtbot, window):
     row.editor.editingFinished.emit()
     assert "eps" in tab.panel.message.text() and "at least" in tab.panel.message.text()
     assert row.editor.text() == "0.1"
-    assert tab.session.method.config.eps == 0.1
+    assert tab.config.eps == 0.1
+    assert tab.link is None                                    # refused in the panel: nothing was sent
 
 
 def test_drag_point_resolves_warm(qtbot, window):
     tab = window.tab_by_name["sinkhorn"]
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    conftest.wait_first_frame(qtbot, tab)
     before = tab.last_frame["snap"]["x"][0].copy()
     tab.view.edit_requested.emit("move_point", {"which": "source", "index": 0, "xy": (before[0] + 1.0, before[1])})
     qtbot.waitUntil(lambda: abs(tab.last_frame["snap"]["x"][0][0] - before[0] - 1.0) < 1e-9, timeout=5_000)
@@ -72,10 +78,11 @@ def test_drag_point_resolves_warm(qtbot, window):
 
 def test_restart_param_waits_for_apply(qtbot, window):
     tab = window.tab_by_name["sinkhorn"]
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    conftest.wait_first_frame(qtbot, tab)
     tab.panel.rows["dataset"].editor.setCurrentText("seed_rows")
     assert tab.panel.apply_button.isEnabled()
-    assert tab.session.method.config.dataset == "moons"        # staged, not applied
+    assert tab.link is None and tab.config.dataset == "moons"  # staged, not applied
     tab.panel.apply_button.click()
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["x"].shape == (5, 2), timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"]["x"].shape == (5, 2), timeout=60_000)
+    assert tab.config.dataset == "seed_rows" and tab.step == 0
     assert abs(tab.last_frame["snap"]["batch"]["costs"][3] - 16.0) < 1e-2

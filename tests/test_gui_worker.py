@@ -38,7 +38,9 @@ def test_killed_worker_is_reported_and_play_continues_from_the_checkpoint(qtbot,
     tab.controls.play.click()
     wait_step(qtbot, tab, 30, timeout=60_000)
     tab.controls.play.click()                            # pausing takes a checkpoint
-    qtbot.waitUntil(lambda: not tab.running and tab.link.checkpoint is not None, timeout=10_000)
+    # (the paused frame comes after the "running" message and the checkpoint: wait for it too)
+    qtbot.waitUntil(lambda: not tab.running and tab.link.checkpoint is not None
+                    and not tab.last_frame["running"], timeout=10_000)
     saved = tab.link.checkpoint["step"]
     shown = tab.step
     os.kill(tab.link.handle.pid, signal.SIGKILL)

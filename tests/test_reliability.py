@@ -185,32 +185,48 @@ def test_all_tabs_at_once_hammered_then_closed(qtbot):
     qtbot.addWidget(win)
     win.show()
     tabs = list(win.tab_by_name.values())
-    qtbot.waitUntil(lambda: all(t.last_frame is not None for t in tabs), timeout=30_000)
     for t in tabs:
         t.controls.play.click()
-    qtbot.waitUntil(lambda: all(t.session.step_count >= 1 for t in tabs), timeout=60_000)
+    # every tab trains in its own process, and each one's frames reach its tab
+    qtbot.waitUntil(lambda: all(t.step >= 1 for t in tabs), timeout=120_000)
+    assert len({t.link.handle.pid for t in tabs}) == len(tabs)
     for t in tabs:
         # the highest rate a slider can send: many changes between two steps, the last one must win
-        live = [s for s in t.method_cls.specs() if s.live and s.type is float and s.lo is not None and s.hi is not None]
+        live = [s for s in t.info.specs() if s.live and s.type is float and s.lo is not None and s.hi is not None]
         if live:
             spec = live[0]
             values = np.linspace(spec.lo if not spec.lo_open else spec.hi / 100, spec.hi, 200)
-            values = [float(f"{v:.6g}") for v in values][:-1] + [float(spec.default)]
-            for v in values[:-1]:
-                t.worker.set_params({spec.name: v})
-            t.worker.set_params({spec.name: values[-1]})
-            qtbot.waitUntil(lambda t=t, spec=spec: getattr(t.session.method.config, spec.name) == float(spec.default),
+            last = float(f"{spec.default * 1.1:.6g}")
+            last = last if last <= spec.hi else float(f"{spec.default * 0.9:.6g}")
+            for v in values:
+                t.send_params({spec.name: float(f"{v:.6g}")})
+            t.send_params({spec.name: last})
+            qtbot.waitUntil(lambda t=t, spec=spec, last=last: getattr(t.config, spec.name) == last,
                             timeout=20_000)
-        for _ in range(5):                          # Reset and Play pressed many times in a row
+        for _ in range(5):                          # Reset and Play/Pause pressed many times in a row
             t.reset()
             t.controls.play.click()
         win.tabs.setCurrentWidget(t)
-    qtbot.wait(500)
+    # five clicks from playing: every worker ends paused, on a fresh run, in the order of the clicks
+    qtbot.waitUntil(lambda: all(not t.running and not t.last_frame["running"] and t.step < 50 for t in tabs),
+                    timeout=60_000)
+    assert not any(t.controls.play.isChecked() for t in tabs)
     for t in tabs:
-        assert t.worker.isRunning()
+        t.controls.play.click()
+    # and each one trains again, its frames (and the GUI's copy of its history) following
+    qtbot.waitUntil(lambda: all(t.running and t.last_frame["running"] and 2 <= t.step == len(t.history)
+                                and t.history.steps[-1] == t.step for t in tabs), timeout=120_000)
+    for t in tabs:
+        assert not t.banner.isVisible(), f"{t.name}: {t.banner.text()}"
+        assert t.view is not None                   # each tab was shown once: its views draw its frames
+    links = [t.link for t in tabs]
+    assert all(lk.alive for lk in links)
+    handles = [lk.handle for lk in links] + win.processes.handles()
     win.close()
-    for t in tabs:
-        assert not t.worker.isRunning()
+    for lk in links:
+        assert not lk.isRunning()
+    for h in handles:
+        assert not h.alive(), f"process {h.pid} still running after the window closed"
 
 
 @pytest.mark.parametrize("name, changes, reason", [

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from otviz.worker.protocol import Channel, ChannelClosed
+from otviz.worker.protocol import Channel, ChannelClosed, open_child_channel
 
 MAX_FPS = 60.0
 MAX_IN_FLIGHT = 2          # one frame on screen, one on its way: the GUI never waits for the next one
@@ -31,15 +31,7 @@ IDLE_POLL = 0.5            # s a paused worker waits for a command (it also noti
 
 def worker_main(conn, nice: int = 0) -> None:
     """Entry point of a worker process: warm up, say ready, then serve one tab until told to quit."""
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-    from otviz.core.runtime import configure_process
-
-    configure_process()
-    channel = Channel(conn)
+    channel = open_child_channel(conn, nice)
     try:
         devices = warm_up()
         channel.send("ready", {"pid": os.getpid(), "devices": devices})
@@ -140,7 +132,7 @@ class TrainingLoop:
         timeout = 0.0
         if block:
             timeout = IDLE_POLL
-            if self.dirty and self.session is not None:
+            if self.dirty and self.session is not None and self.clock.in_flight < MAX_IN_FLIGHT:
                 timeout = max(0.0, self.clock.last_sent + 1.0 / self.clock.max_fps - time.perf_counter())
         merged: dict[str, Any] = {}
         while self.ch.poll(timeout):

@@ -57,6 +57,22 @@ class Channel:
             pass
 
 
+def open_child_channel(conn: Connection, nice: int = 0) -> Channel:
+    """What a worker or helper process does first: take its priority and the process-wide settings
+    (one torch thread, the allocator), then wrap its end of the pipe."""
+    import os
+
+    from otviz.core.runtime import configure_process
+
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    configure_process()
+    return Channel(conn)
+
+
 def find_tensors(obj: Any, path: str = "") -> list[str]:
     """Paths of torch tensors inside obj (dicts, lists, tuples, dataclasses): what must never cross to the GUI."""
     import dataclasses
