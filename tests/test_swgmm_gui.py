@@ -17,14 +17,14 @@ def n_points(item) -> int:
     return 0 if x is None else len(x)
 
 
-def wait_step(qtbot, tab, n, timeout=20_000):
+def wait_step(qtbot, tab, n, timeout=60_000):
     conftest.wait_step(qtbot, tab, n, timeout)
 
 
 def test_lessons_mid_run_axis_and_lr(qtbot, window):
     tab = window.tab_by_name["swgmm"]
     view = tab.view
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    conftest.wait_first_frame(qtbot, tab)
     snap = tab.last_frame["snap"]
     assert snap["points"].shape == (272, 2)
     xs, ys = view.ell.getData()
@@ -32,23 +32,28 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     tab.controls.play.click()
     wait_step(qtbot, tab, 3)
     assert n_points(view.dir_random) == 2 * 5         # five random direction lines
-    # Lesson 1 by its button: no random directions, the x axis fixed.
+    # Lesson 1 by its button: no random directions, the x axis fixed, and the fit starts over to be
+    # watched from its beginning (paused first, so that the restart is seen at step 0).
+    tab.controls.play.click()
+    conftest.wait_paused(qtbot, tab)
+    assert tab.step >= 3
     view.lesson_buttons[1].click()
-    qtbot.waitUntil(lambda: tab.session.method.config.fixed_directions == "x"
-                    and tab.session.method.config.directions == 0, timeout=5_000)
+    qtbot.waitUntil(lambda: tab.config.fixed_directions == "x" and tab.config.directions == 0
+                    and tab.step == 0 and len(tab.history) == 0, timeout=5_000)
     assert tab.panel.rows["fixed_directions"].value == "x"     # the control panel follows the view
-    at = tab.session.step_count
-    wait_step(qtbot, tab, at + 3)
+    assert tab.panel.rows["directions"].value == 0
+    tab.controls.play.click()
+    wait_step(qtbot, tab, 3)
     s = tab.last_frame["snap"]
     assert s["directions"].shape == (1, 2) and np.allclose(s["directions"][0], [1, 0])
     assert n_points(view.dir_random) == 0 and n_points(view.dir_fixed) == 2
-    assert any("fixed_directions=x" in t for _, t in tab.last_frame["events"])
+    assert tab.history.steps[0] == 1                           # the history is the new run's
     # Lesson 3: diagonals added.
     view.lesson_buttons[3].click()
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (4, 2), timeout=5_000)
     # Views (b) and (c) along y.
     view.axis_box.setCurrentText("y")
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["axis"] == "y", timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"]["proj_axis"] == "y", timeout=5_000)
     s = tab.last_frame["snap"]
     assert np.allclose(s["proj"], s["points"][:, 1])
     assert "along y" in view.cost.getPlotItem().titleLabel.text
@@ -56,41 +61,65 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     row = tab.panel.rows["lr"]
     row.editor.setText("0.05")
     row.editor.editingFinished.emit()
-    qtbot.waitUntil(lambda: tab.session.method.opt.param_groups[0]["lr"] == 0.05, timeout=5_000)
+    qtbot.waitUntil(lambda: tab.config.lr == 0.05 and any("lr=0.05" in t for _, t in tab.history.events),
+                    timeout=5_000)
     # Typed angles in the view's box.
     view.fixed_box.setEditText("0, 30, 60")
     view.fixed_box.lineEdit().returnPressed.emit()
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (3, 2), timeout=5_000)
-    # Paused, the views catch up: stale axis views (kept within a time budget while playing) are refreshed.
+    # Paused, the views catch up: the axis views (fields, computed apart while playing) reach the last step.
     tab.controls.play.click()
-    qtbot.waitUntil(lambda: not tab.worker.is_running, timeout=5_000)
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["fresh"]
-                    and tab.last_frame["snap"]["axis_step"] == tab.session.step_count, timeout=5_000)
-    assert tab.session.method.view_budget == 0.05
+    conftest.wait_paused(qtbot, tab)
+    s = tab.last_frame["snap"]
+    assert s["fields_step"] == s["step"] == tab.step
+    assert np.allclose(s["proj"], s["points"][:, 1])           # the paused frame's fields: along y, this step
     # The nll trace follows the frames and EM's line sits at its nll.
     x, y = view.nll_curve.getData()
     assert len(x) >= 3 and np.all(np.diff(x) > 0)
-    assert view.em_line.value() == pytest.approx(tab.session.method.em_nll)
+    assert view.em_line.value() == pytest.approx(tab.history.column("em_nll")[-1])
+    link = tab.link
     window.close()
-    assert not tab.worker.isRunning()
+    conftest.wait_closed(qtbot, link, timeout=3_000)
 
 
 def test_bad_angles_are_refused_with_reason(qtbot, window):
     tab = window.tab_by_name["swgmm"]
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    conftest.wait_first_frame(qtbot, tab)
     row = tab.panel.rows["fixed_directions"]
     row.editor.setText("x, north")
     row.editor.editingFinished.emit()
-    qtbot.waitUntil(lambda: "north" in tab.panel.message.text() or tab.banner.isVisible(), timeout=5_000)
-    assert tab.session.method.config.fixed_directions == "none"
+    qtbot.waitUntil(lambda: "not an angle" in tab.panel.message.text(), timeout=60_000)
+    assert tab.banner.isVisible() and "fixed directions" in tab.banner.text()
+    # the worker refused it and resent the config in force: the panel shows it again
+    qtbot.waitUntil(lambda: tab.link is not None and tab.last_frame is not None and "config" in tab.last_frame,
+                    timeout=10_000)
+    assert tab.config.fixed_directions == "none"
+    assert row.value == "none" and row.editor.text() == "none"
 
 
 def test_view_renders_the_seed_figure(qtbot, window, tmp_path):
     tab = window.tab_by_name["swgmm"]
-    qtbot.waitUntil(lambda: tab.last_frame is not None, timeout=10_000)
+    conftest.wait_first_frame(qtbot, tab)
     assert set(tab.view.plots()) == {"fit", "cost", "cdf", "nll"}
     img = tab.view.plots()["cdf"].grab().toImage()
     assert img.width() > 100 and img.height() > 100
     # The empirical CDF is a staircase with one step per point, reaching level 1.
     x, y = tab.view.ecdf.getData()
     assert len(x) == 2 * 272 and y.max() == pytest.approx(1.0)
+
+
+def test_axis_views_show_the_step_of_their_fields(qtbot):
+    from otviz.gui.swgmm_view import SWGMMView
+    from otviz.methods.swgmm import SWGMMMethod
+
+    m = SWGMMMethod(seed=0)
+    m.step()
+    full = m.snapshot()
+    v = SWGMMView(SWGMMMethod.info)
+    qtbot.addWidget(v)
+    v.update_snapshot(full)
+    assert "(step" not in v.cost_info.toPlainText()
+    m.step()
+    v.update_snapshot({**m.snapshot(fields=False), **{k: full[k] for k in (*m.fields, "fields_step")}})
+    assert v.cost_info.toPlainText().endswith("(step 1)")
+    assert "step 2" in v.info.toPlainText()                # the fit itself is of the newest step

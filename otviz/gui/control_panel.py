@@ -117,17 +117,30 @@ class ParamRow(QtWidgets.QWidget):
             self._syncing = False
 
 
+REFUSED_EDITOR = "border: 2px solid #d32f2f; border-radius: 3px;"
+REFUSED_TEXT = "color: #b00020; font-size: 9pt;"
+
+
 class ControlPanel(QtWidgets.QWidget):
-    """All of a method's parameters. Emits live changes at once; restart changes wait for 'Apply & reset'."""
+    """All of a method's parameters. Emits live changes at once; restart changes wait for 'Apply & reset'.
+
+    `top_bar` holds what must be seen wherever the panel is scrolled to (the last refusal, and the
+    staged ⟲ changes with Apply & reset and Discard): the host places it where it stays visible, above
+    the panel's scroll area. A refused value is also shown at its control: a red frame and the reason
+    under the row.
+    """
 
     live_changed = QtCore.Signal(dict)
     restart_requested = QtCore.Signal(dict)
+    refused = QtCore.Signal(str)              # a value refused at its control: the message, for the status bar
 
     def __init__(self, specs: list[ParamSpec], config: Any, parent=None):
         super().__init__(parent)
         self.specs = {s.name: s for s in specs}
         self.rows: dict[str, ParamRow] = {}
+        self.row_errors: dict[str, QtWidgets.QLabel] = {}
         self.staged: dict[str, Any] = {}
+        self._config = config                # the values in force
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         form = QtWidgets.QFormLayout()
@@ -144,6 +157,14 @@ class ControlPanel(QtWidgets.QWidget):
             v.setContentsMargins(0, 0, 0, 0)
             v.setSpacing(0)
             v.addWidget(row)
+            err = QtWidgets.QLabel()
+            err.setWordWrap(True)
+            err.setMinimumWidth(10)
+            err.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+            err.setStyleSheet(REFUSED_TEXT)
+            err.hide()
+            v.addWidget(err)
+            self.row_errors[s.name] = err
             if s.help:
                 h = QtWidgets.QLabel(s.help)
                 h.setWordWrap(True)
@@ -153,52 +174,146 @@ class ControlPanel(QtWidgets.QWidget):
                 v.addWidget(h)
             form.addRow(label, box)
         outer.addLayout(form)
+        outer.addStretch(1)
+        self._build_top_bar()
+
+    def _build_top_bar(self) -> None:
+        self.top_bar = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(self.top_bar)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setSpacing(2)
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")
-        outer.addWidget(self.message)
+        self.message.hide()
+        lay.addWidget(self.message)
+        self.staged_box = QtWidgets.QFrame()
+        self.staged_box.setObjectName("staged")
+        self.staged_box.setStyleSheet("QFrame#staged { background: #fff4e0; border: 1px solid #e0a040; "
+                                      "border-radius: 3px; }")
+        grid = QtWidgets.QGridLayout(self.staged_box)
+        grid.setContentsMargins(6, 4, 6, 4)
+        self.staged_label = QtWidgets.QLabel()
+        self.staged_label.setWordWrap(True)
+        self.staged_label.setStyleSheet("color: #7a3e00;")
+        grid.addWidget(self.staged_label, 0, 0, 1, 2)
         self.apply_button = QtWidgets.QPushButton("Apply && reset")
         self.apply_button.setToolTip("Parameters marked ⟲ change the model or the data: applying them restarts the run")
+        self.apply_button.setStyleSheet("font-weight: bold; color: #b35c00;")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply_restart)
-        outer.addWidget(self.apply_button)
-        outer.addStretch(1)
+        self.discard_button = QtWidgets.QPushButton("Discard")
+        self.discard_button.setToolTip("Forget the staged changes and show the values in force again")
+        self.discard_button.clicked.connect(self.discard_staged)
+        grid.addWidget(self.apply_button, 1, 0)
+        grid.addWidget(self.discard_button, 1, 1)
+        self.staged_box.hide()
+        lay.addWidget(self.staged_box)
+
+    def _show_staged(self) -> None:
+        """The staged ⟲ changes, listed where they stay in sight, or nothing when none are staged."""
+        self.apply_button.setEnabled(bool(self.staged))
+        self.staged_label.setText("Staged until Apply & reset: " + ", ".join(
+            f"{_short_label(self.specs[k])} → {_fmt(v)}" for k, v in self.staged.items()))
+        self.staged_box.setVisible(bool(self.staged))
 
     def _on_commit(self, name: str, value: Any) -> None:
-        self.message.clear()
+        in_force = getattr(self._config, name, None)
+        if value != in_force:
+            # a new value: the last refusal is over. Not a field left unchanged (leaving it re-commits
+            # its text), or the reason would vanish as soon as the user clicks elsewhere.
+            self.clear_message()
         if self.specs[name].live:
             self.live_changed.emit({name: value})
         else:
-            self.staged[name] = value
-            self.apply_button.setEnabled(True)
-            self.apply_button.setStyleSheet("font-weight: bold; color: #b35c00;")
+            if value == in_force:
+                self.staged.pop(name, None)          # back to the value in force: nothing to apply
+            else:
+                self.staged[name] = value
+            self._show_staged()
 
     def _on_refused(self, name: str, reason: str) -> None:
-        self.show_message(f"Refused — {reason}")
+        text = f"Refused — {reason}"
+        self.show_message(text)
+        self.refused.emit(text)
 
     def show_message(self, text: str) -> None:
+        """A refusal or a problem: shown at the control when it names a parameter ("<name>: why", as the
+        methods and the specs word their refusals), else at the top of the panel. `message` holds the
+        text either way."""
         self.message.setText(text)
+        body = text.removeprefix("Refused — ")
+        head, sep, why = body.partition(": ")
+        name = self._row_named(head.strip()) if sep else None
+        if name is not None:
+            self._mark(name, why.strip())
+        # once at the control is enough: a line appearing above the panel would also push the row
+        # being edited away from under the pointer
+        self.message.setVisible(bool(text) and name is None)
+
+    def clear_message(self) -> None:
+        self.message.clear()
+        self.message.hide()
+        for name in self.row_errors:
+            self._mark(name, "")
+
+    def _row_named(self, head: str) -> str | None:
+        for name, s in self.specs.items():
+            if head in (name, name.replace("_", " "), s.label):
+                return name
+        return None
+
+    def _mark(self, name: str, why: str) -> None:
+        err, editor = self.row_errors[name], self.rows[name].editor
+        err.setText(why)
+        err.setVisible(bool(why))
+        editor.setStyleSheet(REFUSED_EDITOR if why else "")
+        if why:
+            self._reveal(self.rows[name])
+
+    def _reveal(self, row: QtWidgets.QWidget) -> None:
+        """Scroll the refused row into sight: a refusal from the training process comes later, when the
+        panel may have been scrolled elsewhere."""
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QtWidgets.QScrollArea):
+            w = w.parentWidget()
+        if w is not None:
+            w.ensureWidgetVisible(row, 0, 40)
 
     def apply_restart(self) -> None:
         if self.staged:
             staged, self.staged = self.staged, {}
-            self.apply_button.setEnabled(False)
-            self.apply_button.setStyleSheet("")
+            self._show_staged()
             self.restart_requested.emit(staged)
+
+    def discard_staged(self) -> None:
+        """Forget the staged ⟲ changes: the rows show the values in force again."""
+        for name in self.staged:
+            self.rows[name].set_value(getattr(self._config, name))
+        self.staged = {}
+        self._show_staged()
 
     def show_config(self, config: Any) -> None:
         """Show the values in force, leaving values staged for 'Apply & reset' as they are."""
+        self._config = config
         for name, row in self.rows.items():
             if name not in self.staged:
                 row.set_value(getattr(config, name))
 
     def set_config(self, config: Any) -> None:
-        """Show the values in force (after a reset, a refused change or an opened session)."""
-        self.staged = {}
-        self.apply_button.setEnabled(False)
-        self.apply_button.setStyleSheet("")
-        for name, row in self.rows.items():
-            row.set_value(getattr(config, name))
+        """Show the values in force at once (after a refused change). Staged ⟲ changes stay staged:
+        a refusal of something else must not silently drop them; Discard does."""
+        self.show_config(config)
+
+
+def _short_label(s: ParamSpec) -> str:
+    return s.label or s.name.replace("_", " ")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v) if str(v) else "(empty)"
 
 
 def _label(s: ParamSpec) -> str:

@@ -29,6 +29,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tab_by_name[name] = tab
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status_label, 1)
+        # The recording's indicator: in the status bar, outside the recorded plots, and always there
+        # (empty when idle) so that its appearing never changes the height of what is above it.
+        self.rec_indicator = QtWidgets.QLabel()
+        self.rec_indicator.setFixedHeight(self.rec_indicator.fontMetrics().height() + 4)
+        self.statusBar().addPermanentWidget(self.rec_indicator)
         self._status_timer = QtCore.QTimer(self, interval=250)
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
@@ -119,8 +124,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_recording(self) -> str | None:
         tab = self.current
         if tab.recorder is not None:
-            self.rec_action.setText("Start recording")
-            return tab.stop_recording()
+            path = tab.stop_recording()
+            self.refresh_recording()
+            return path
         r = self.rec_settings
         path = self.export_dir / default_name(tab.name, tab.step, r["suffix"])
         try:
@@ -128,7 +134,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except (OSError, ValueError) as e:
             self._report(f"cannot record: {e}", error=True)
             return None
-        self.rec_action.setText("Stop recording")
+        self.refresh_recording()
         return str(path)
 
     def _rec_dialog(self) -> None:
@@ -140,12 +146,20 @@ class MainWindow(QtWidgets.QMainWindow):
         fmt.setCurrentText(self.rec_settings["suffix"])
         fps = QtWidgets.QDoubleSpinBox(minimum=1, maximum=60, value=self.rec_settings["fps"])
         scale = QtWidgets.QDoubleSpinBox(minimum=0.25, maximum=4, singleStep=0.25, value=self.rec_settings["scale"])
-        every = QtWidgets.QSpinBox(minimum=0, maximum=1_000_000, value=self.rec_settings["every_steps"])
-        every.setSpecialValueText("every redraw")
+        timing = QtWidgets.QComboBox()
+        timing.addItems(["real time", "time-lapse"])
+        timing.setToolTip("Real time: ten seconds of recording make ten seconds of video. Time-lapse: one "
+                          "frame per N training steps, played at the frame rate above.")
+        timing.setCurrentIndex(1 if self.rec_settings["every_steps"] else 0)
+        every = QtWidgets.QSpinBox(minimum=1, maximum=1_000_000, value=max(1, self.rec_settings["every_steps"]))
+        every.setSuffix(" steps")
+        every.setEnabled(timing.currentIndex() == 1)
+        timing.currentIndexChanged.connect(lambda i: every.setEnabled(i == 1))
         form.addRow("format", fmt)
         form.addRow("frames per second", fps)
         form.addRow("size (× on screen)", scale)
-        form.addRow("one frame per N steps", every)
+        form.addRow("timing", timing)
+        form.addRow("time-lapse: one frame per", every)
         bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
                                         | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         bb.accepted.connect(d.accept)
@@ -153,7 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
         form.addRow(bb)
         if d.exec():
             self.rec_settings = {"suffix": fmt.currentText(), "fps": fps.value(), "scale": scale.value(),
-                                 "every_steps": every.value()}
+                                 "every_steps": every.value() if timing.currentIndex() == 1 else 0}
 
     def _history_dialog(self) -> None:
         tab = self.current
@@ -226,6 +240,18 @@ class MainWindow(QtWidgets.QMainWindow):
     def _refresh_status(self) -> None:
         if self.tabs.count():
             self.status_label.setText(self.current.status_text())
+        self.refresh_recording()
+
+    def refresh_recording(self) -> None:
+        """The indicator of every tab that records, and the menu's action for the tab on screen."""
+        texts = [(t.info.title, t.recording_text()) for t in self.tab_by_name.values() if t.recorder is not None]
+        text = "   ".join(f"{rec} — {title}" if len(texts) > 1 else rec for title, rec in texts)
+        if text != self.rec_indicator.text():
+            self.rec_indicator.setText(text)
+            self.rec_indicator.setStyleSheet("color: white; background: #c62828; padding: 0px 6px; "
+                                             "font-weight: bold;" if text else "")
+        if self.tabs.count():
+            self.rec_action.setText("Stop recording" if self.current.recorder is not None else "Start recording")
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

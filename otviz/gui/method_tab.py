@@ -119,9 +119,6 @@ class MethodTab(QtWidgets.QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fde7e9; color: #8a0012; padding: 4px;")
         self.banner.hide()
-        self.rec_label = QtWidgets.QLabel()
-        self.rec_label.setStyleSheet("color: white; background: #c62828; padding: 2px 6px; font-weight: bold;")
-        self.rec_label.hide()
         self._layout()
         c = self.controls
         c.play.toggled.connect(lambda on: self.play() if on else self.pause())
@@ -131,6 +128,7 @@ class MethodTab(QtWidgets.QWidget):
         c.device.currentIndexChanged.connect(self._device_chosen)
         self.panel.live_changed.connect(self.send_params)
         self.panel.restart_requested.connect(self._apply_restart)
+        self.panel.refused.connect(self.status_changed)
 
     def _layout(self) -> None:
         self.view_host = QtWidgets.QWidget()
@@ -146,6 +144,7 @@ class MethodTab(QtWidgets.QWidget):
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 1)
         left.setSizes([640, 220])
+        self.plot_area = left               # what a recording captures: the plots and the history
         right = QtWidgets.QWidget()
         rl = QtWidgets.QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -156,19 +155,21 @@ class MethodTab(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side = QtWidgets.QWidget()          # the panel's refusals and staged changes stay in sight above it
+        sl = QtWidgets.QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.setSpacing(0)
+        sl.addWidget(self.panel.top_bar)
+        sl.addWidget(scroll, 1)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(scroll)
+        split.addWidget(side)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 0)
         split.setSizes([1000, 400])
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split, 1)
-        bottom = QtWidgets.QHBoxLayout()
-        bottom.addWidget(self.rec_label)
-        bottom.addStretch(1)
-        lay.addLayout(bottom)
 
     # ---------------------------------------------------------------- the views, built on first show
     def showEvent(self, event) -> None:
@@ -192,8 +193,9 @@ class MethodTab(QtWidgets.QWidget):
         if self.view is None:
             self.view = view_class(self.name)(self.info)
             self.view_host.layout().addWidget(self.view)
-            self.view.edit_requested.connect(lambda action, payload: self._send("edit", (action, payload)))
+            self.view.edit_requested.connect(self._edit)
             self.view.param_requested.connect(self.set_params)
+            self.view.restart_requested.connect(self.restart_with)
             if self.last_frame is not None:
                 self.view.update_snapshot(self.last_frame["snap"])
         return self.view
@@ -230,12 +232,24 @@ class MethodTab(QtWidgets.QWidget):
         link.send("pace", self.controls.speed.value())
         link.send("max_fps", MAX_FPS if self.isVisible() else HIDDEN_FPS)
         link.send("fields_remote", self.processes.fields_ready)
+        for action, payload in (self.view.view_edits.items() if self.view is not None else ()):
+            link.send("edit", (action, payload))    # what the views show: a new worker was never told
         if not link.isRunning():
             link.start()
         self._on_frame_ready()             # a frame may have come before we listened
 
     def _send(self, kind: str, payload=None) -> None:
         self.ensure_worker().send(kind, payload)
+
+    def _edit(self, action: str, payload) -> None:
+        """A view's edit for the worker. One that only says what the views show (the rectangle a heatmap
+        covers) takes no worker: without one it waits in view.view_edits for the next (see adopt), and
+        a preview on screen is drawn again with it."""
+        if self.link is None and action in self.view.view_edits:
+            if self.last_frame is None or self.last_frame.get("preview"):
+                self._request_preview()
+            return
+        self._send("edit", (action, payload))
 
     def _on_message(self, kind: str, payload) -> None:
         if kind == "ready":
@@ -274,7 +288,7 @@ class MethodTab(QtWidgets.QWidget):
 
     def reset(self) -> None:
         self.banner.hide()
-        self.panel.message.clear()
+        self.panel.clear_message()
         refit_views(self.view_host)                 # new data: fit the plots tightly once
         self.seed = self.controls.seed.value()
         self.checkpoint = None
@@ -290,6 +304,13 @@ class MethodTab(QtWidgets.QWidget):
                 self.panel.rows[k].set_value(v)
         self.banner.hide()
         self.send_params(changes)
+
+    def restart_with(self, changes: dict) -> None:
+        """Parameter changes, then a fresh start with them (a lesson seen from its beginning). The
+        worker reads commands in order and applies a change before the command after it, so the
+        restart already runs with the new values."""
+        self.set_params(changes)
+        self.reset()
 
     def _apply_restart(self, changes: dict) -> None:
         self.banner.hide()
@@ -327,7 +348,10 @@ class MethodTab(QtWidgets.QWidget):
         try:
             self._draw(f)
         finally:
-            link.frame_drawn(f)
+            # acknowledged once the views are painted (the paint events queued by the draw come
+            # first): the next frame never arrives before this one is on screen, so the worker's pace
+            # follows what the GUI can show and its event loop keeps time for the user's input
+            QtCore.QTimer.singleShot(0, self, lambda: link.frame_drawn(f))
 
     def _draw(self, f: dict) -> None:
         if "config" in f:
@@ -400,21 +424,35 @@ class MethodTab(QtWidgets.QWidget):
                 self.view.update_snapshot(self.last_frame["snap"])
 
     def _on_preview(self, key: str, reply: dict) -> None:
-        if key != self.name or self.link is not None or self.last_frame is not None:
+        # (a preview replaces an earlier one: the views asked again after a pan or zoom)
+        if key != self.name or self.link is not None or (self.last_frame is not None
+                                                         and not self.last_frame.get("preview")):
             return
         self._full_snap = reply["snap"]
         self._preview_key = (reply["config"], self.seed)
-        self._show({"step": 0, "snap": reply["snap"], "metrics": {}, "steps_per_s": 0.0, "running": False})
+        self._show({"step": 0, "snap": reply["snap"], "metrics": {}, "steps_per_s": 0.0, "running": False,
+                    "preview": True})
 
     def _request_preview(self) -> None:
         if self.processes.fields_ready:
+            edits = list(self.view.view_edits.items()) if self.view is not None else []
             self.processes.fields.request("preview", {"key": self.name, "gen": self._gen, "method": self.name,
-                                                      "config": dataclasses.asdict(self.config), "seed": self.seed})
+                                                      "config": dataclasses.asdict(self.config), "seed": self.seed,
+                                                      "edits": edits})
 
     def _connect_fields(self) -> None:
         f = self.processes.fields
         f.fields_ready.connect(self._on_fields)
         f.preview_ready.connect(self._on_preview)
+        f.failed.connect(lambda key, message: key == self.name and self._on_fields_failed(message))
+
+    def _on_fields_failed(self, message: str) -> None:
+        """The helper could not draw this tab's pictures: say why; the worker draws them itself."""
+        self._asked_at = None
+        self.show_error(f"the pictures could not be computed: {message}")
+        if self.link is not None and not self._inline:
+            self._inline = True
+            self.link.send("fields_remote", False)
 
     def _on_fields_alive(self, alive: bool) -> None:
         if alive and self.processes.fields is not None:
@@ -447,27 +485,33 @@ class MethodTab(QtWidgets.QWidget):
 
     # ---------------------------------------------------------------- recording and sessions
     def start_recording(self, path: str, fps: float = 15.0, scale: float = 1.0, every_steps: int = 0) -> None:
-        """Record this tab (views, history, controls) from the next redraw on."""
+        """Record the plots and the history: in real time (`every_steps` 0: the video lasts as long as the
+        recording), or one frame per `every_steps` training steps (a time-lapse). The indicator is the
+        window's (`recording_text`), outside what is captured, so it is never in the video."""
         self.stop_recording()
-        self.recorder = Recorder(self, path, fps=fps, scale=scale, every_steps=every_steps)
-        self.rec_label.setText("● REC 0")
-        self.rec_label.show()
+        self.recorder = Recorder(self.plot_area, path, fps=fps, scale=scale, every_steps=every_steps,
+                                 on_error=self._recording_failed)
         self.status_changed.emit(f"recording to {path}")
+
+    def recording_text(self) -> str:
+        """'● REC 0:07 (real time)' or '● REC 120 frames = 8.0 s at 15 fps'; empty when not recording."""
+        return "" if self.recorder is None else f"● REC {self.recorder.describe()}"
 
     def _capture(self, step: int) -> None:
         try:
-            if self.recorder.capture(step):
-                self.rec_label.setText(f"● REC {self.recorder.frames}")
+            self.recorder.capture(step)
         except Exception as e:
-            self.recorder.abort()
-            self.recorder = None
-            self.rec_label.hide()
-            self.show_error(f"recording stopped: {e}")
+            self._recording_failed(e)
+
+    def _recording_failed(self, e: Exception) -> None:
+        rec, self.recorder = self.recorder, None
+        if rec is not None:
+            rec.abort()
+        self.show_error(f"recording stopped: {e}")
 
     def stop_recording(self) -> str | None:
         """Finish the file; returns its path (None if nothing was recording)."""
         rec, self.recorder = self.recorder, None
-        self.rec_label.hide()
         if rec is None:
             return None
         try:
@@ -475,7 +519,7 @@ class MethodTab(QtWidgets.QWidget):
         except Exception as e:
             self.show_error(f"the recording could not be saved: {e}")
             return None
-        self.status_changed.emit(f"saved {rec.frames} frames to {path}")
+        self.status_changed.emit(f"saved {rec.frames} frames ({rec.seconds:.1f} s of video) to {path}")
         return str(path)
 
     def save_session(self, path: str) -> None:

@@ -16,11 +16,17 @@ LINE_REACH = 3.0                # direction lines run through the origin to ±th
 FIT = (30, 60, 200)
 EM = (120, 120, 120)
 
-# One click per lesson of the seed (random directions, fixed directions).
-LESSONS = (("random 5", 5, "none", "5 random directions per step, as in the seed"),
-           ("x only", 0, "x", "Lesson 1: only the x direction — the y structure is never learned"),
-           ("x + y", 0, "x,y", "Lesson 2: exactly the two axes — the marginals fit but the joint can fail"),
-           ("x + y + diagonals", 0, "x,y,both diagonals", "Lesson 3: adding diagonal directions fixes it"))
+# One click per lesson of the seed (random directions, fixed directions). Each restarts the fit: once it
+# has converged, switching directions changes next to nothing on screen, while the story (what these
+# directions can and cannot learn) shows from the initial state.
+LESSONS = (("random 5", 5, "none", "Restart the fit from the beginning (same random seed) with 5 random "
+                                   "directions per step."),
+           ("x only", 0, "x", "Lesson 1, restarting the fit from the beginning (same random seed): with only "
+                              "the x direction the y structure is never learned."),
+           ("x + y", 0, "x,y", "Lesson 2, restarting the fit from the beginning (same random seed): with exactly "
+                               "the two axes the marginals fit but the joint can fail."),
+           ("x + y + diagonals", 0, "x,y,both diagonals", "Lesson 3, restarting the fit from the beginning "
+                                                         "(same random seed): adding the diagonals fixes it."))
 
 
 class SWGMMView(MethodView):
@@ -91,7 +97,7 @@ class SWGMMView(MethodView):
         for text, n, fixed, tip in LESSONS:
             b = QtWidgets.QPushButton(text)
             b.setToolTip(tip)
-            b.clicked.connect(lambda _=False, n=n, f=fixed: self.param_requested.emit(
+            b.clicked.connect(lambda _=False, n=n, f=fixed: self.restart_requested.emit(
                 {"directions": n, "fixed_directions": f}))
             bar.addWidget(b)
             self.lesson_buttons.append(b)
