@@ -73,15 +73,17 @@ def point_push(mode: str, critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def field_on_grid(critic: nn.Module, rect: tuple[float, float, float, float], res: int,
+def field_on_grid(critic: nn.Module, rect: tuple[float, float, float, float], res: int | tuple[int, int],
                   device: torch.device) -> torch.Tensor:
-    """f at the pixel centres of a res×res image covering rect = (x0, x1, y0, y1).
+    """f at the pixel centres of a res×res (or res = (nx, ny): nx wide, ny high) image covering
+    rect = (x0, x1, y0, y1).
 
     Rows are y and columns x (row-major, as the app's heatmaps are drawn): image[j, i] = f(x_i, y_j).
     """
     x0, x1, y0, y1 = rect
-    xs = x0 + (torch.arange(res, device=device, dtype=torch.float32) + 0.5) * ((x1 - x0) / res)
-    ys = y0 + (torch.arange(res, device=device, dtype=torch.float32) + 0.5) * ((y1 - y0) / res)
+    nx, ny = (res, res) if isinstance(res, int) else res
+    xs = x0 + (torch.arange(nx, device=device, dtype=torch.float32) + 0.5) * ((x1 - x0) / nx)
+    ys = y0 + (torch.arange(ny, device=device, dtype=torch.float32) + 0.5) * ((y1 - y0) / ny)
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-    return critic(pts).reshape(res, res)
+    return critic(pts).reshape(ny, nx)

@@ -30,7 +30,8 @@ class CoulombView(MethodView):
 
         # (b) D's output over the plane: low (red) where real points lack fakes, as in the seed
         self.potential = make_plot("D's potential Φ (red: low, fakes are drawn there)", x="x", y="y")
-        self.heat = make_heatmap(self.potential, "CET-D1")
+        self.heat = make_heatmap(self.potential, "CET-D1", bounds=False)
+        self.follow_view_rect(self.potential)    # D is computed over what this plot shows
         cmap = pg.colormap.get("CET-D1")
         cmap.reverse()                    # low potential red, high blue
         self.heat.setColorMap(cmap)

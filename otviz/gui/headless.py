@@ -60,6 +60,7 @@ class HeadlessRenderer:
         self.widget.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
         lay = QtWidgets.QVBoxLayout(self.widget)
         self.view = view_class(m.name)(m.info)
+        self.view.edit_requested.connect(self._edit)
         self.history = HistoryPlot(m.metrics)
         lay.addWidget(self.view, 4)
         lay.addWidget(self.history, 1)
@@ -69,11 +70,22 @@ class HeadlessRenderer:
     def draw(self) -> None:
         s = self.session
         self.view.update_snapshot(s.method.snapshot())
+        self.app.processEvents()
+        # laid out, or moved by the frame (the first one frames the data): the views say what they show
+        # now, and the fields are computed again over it
+        if self.view.flush_view_edits():
+            self.view.update_snapshot(s.method.snapshot())
         h = s.history
         history, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
         self.view.set_history(history, events)        # the view's own panels over steps: the whole run
         self.history.set_history(history, events)
         self.app.processEvents()
+
+    def _edit(self, action: str, payload) -> None:
+        # what the views show goes to the method itself (a heatmap then covers its plot); data edits
+        # come only from a user, and there is none here
+        if action in self.view.view_edits:
+            self.session.method.edit(action, payload)
 
     def frame(self, scale: float = 1.0):
         from otviz.gui.export import image_to_rgb, render_image

@@ -17,6 +17,8 @@ REAL = (40, 110, 220, 170)
 FAKE = (230, 90, 30, 170)
 ACCENT = (20, 150, 70, 220)
 
+VIEW_RECT_DELAY_MS = 150   # a pan or zoom is told to the method once it has settled this long
+
 
 class MethodView(QtWidgets.QWidget):
     """A method's views. Build pyqtgraph items once in __init__; update_snapshot only calls setData/setImage.
@@ -24,16 +26,58 @@ class MethodView(QtWidgets.QWidget):
     `edit_requested(action, payload)` asks the worker to call Method.edit between two steps.
     `param_requested(dict)` asks for a parameter change as if made in the control panel (e.g. a
     view-local axis selector that is also a config field).
+    `restart_requested(dict)` asks for those changes and then a fresh start of the run, as Reset does
+    (a lesson that only makes sense watched from its beginning).
+    `view_edits` holds the last payload of each edit that describes the views rather than the run
+    (the rectangle a heatmap covers, see follow_view_rect): the tab holds them back while it has no
+    worker and gives them to every worker it starts.
     """
 
     edit_requested = QtCore.Signal(str, object)
     param_requested = QtCore.Signal(dict)
+    restart_requested = QtCore.Signal(dict)
 
     def __init__(self, info, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         # the method's MethodInfo (name, title, Config, specs, metrics): the training itself runs
         # elsewhere, so a view knows the method only by its description and its snapshots
         self.method_info = info
+        self.view_edits: dict[str, Any] = {}
+        self._followed: pg.ViewBox | None = None
+        self._view_rect_timer: QtCore.QTimer | None = None
+
+    def follow_view_rect(self, plot: pg.PlotWidget) -> None:
+        """Tell the method, by the edit ("view_rect", (x0, y0, width, height)), what `plot` shows, so that
+        it computes its heatmap over that: once the plot is laid out, and again after each pan or zoom.
+        A drag or a wheel turn changes the range many times, and plots linked to this one follow it
+        axis by axis: it is told once, when the range has settled."""
+        self._followed = plot.getPlotItem().getViewBox()
+        timer = self._view_rect_timer = QtCore.QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(VIEW_RECT_DELAY_MS)
+        timer.timeout.connect(self._send_view_rect)
+        self._followed.sigRangeChanged.connect(lambda *_: timer.start())
+        self._followed.sigResized.connect(lambda *_: timer.start())
+
+    def flush_view_edits(self) -> bool:
+        """Tell a pan, zoom or first layout still waiting out the delay now (a renderer with no event loop
+        to wait in). True if a new rectangle went out."""
+        if self._view_rect_timer is None or not self._view_rect_timer.isActive():
+            return False
+        self._view_rect_timer.stop()
+        return self._send_view_rect()
+
+    def _send_view_rect(self) -> bool:
+        vb = self._followed
+        r = vb.viewRect()
+        rect = (r.x(), r.y(), r.width(), r.height())
+        if vb.width() < 2 or vb.height() < 2 or not (np.isfinite(rect).all() and rect[2] > 0 and rect[3] > 0):
+            return False                  # not laid out yet: its first layout will call again
+        if rect == self.view_edits.get("view_rect"):
+            return False
+        self.view_edits["view_rect"] = rect
+        self.edit_requested.emit("view_rect", rect)
+        return True
 
     def update_snapshot(self, snap: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -146,12 +190,14 @@ def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "",
     return w
 
 
-def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True) -> pg.ImageItem:
-    """An ImageItem under everything else in `plot`, with a colour map (and a colour bar)."""
+def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True,
+                 bounds: bool = True) -> pg.ImageItem:
+    """An ImageItem under everything else in `plot`, with a colour map (and a colour bar). bounds=False:
+    auto-range ignores it (a heatmap that follows the view would widen the view at every refit)."""
     item = pg.ImageItem(axisOrder="row-major")
     item.setZValue(-100)
     item.setColorMap(pg.colormap.get(cmap))
-    plot.addItem(item)
+    plot.addItem(item, ignoreBounds=not bounds)
     if bar:
         pi = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
         item._otviz_bar = pi.addColorBar(item, colorMap=pg.colormap.get(cmap), interactive=False, width=12)

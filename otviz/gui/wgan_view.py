@@ -154,7 +154,8 @@ class WGANView(DrawTargetMixin, MethodView):
         self.info.setPos(4, 4)
 
         self.critic = make_plot(CRITIC_TITLE.format(unit=""))
-        self.heat = make_heatmap(self.critic, "viridis")
+        self.heat = make_heatmap(self.critic, "viridis", bounds=False)
+        self.follow_view_rect(self.critic)       # the critic is computed over what this plot shows
         self.critic.setToolTip("The critic f(x) over the plane (its constant removed: it cancels in E f(real) − "
                                "E f(fake)). Arrows at generated points: −∂L_G/∂x, where the generator's loss "
                                "pushes each point (∇f for the WGANs), scaled so a typical one is 8 % of the view.")

@@ -13,11 +13,13 @@ from otviz.core import coulomb as cp
 from otviz.core.datasets import grid25, grid25_centers
 from otviz.core.gan import keras_lr, mlp, sample_noise, set_requires_grad
 from otviz.core.metrics import mode_coverage
+from otviz.core.wgan import field_on_grid
 from otviz.methods.base import Method, load_module_weights, module_weights
 from otviz.methods.coulomb_config import INFO, CoulombConfig  # noqa: F401  (CoulombConfig re-exported)
+from otviz.methods.heat_extent import checked_view_rect, heat_grid
 
 GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
-EXTENT = 30.0                      # the heatmap covers [−30, 30]², the grid spans ±21
+EXTENT = 30.0                      # the heatmap covers [−30, 30]² until the view says what it shows
 N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
 GRID_SPACING = 10.5                # the centres' lattice: grid25_centers()
 
@@ -26,6 +28,9 @@ class CoulombMethod(Method, info=INFO):
     checkpoint_every = 10            # a deep copy of both nets and optimisers is not free at 10 ms/step
     # D over a grid, and the scikit-learn GMM fit of the generated points (slow: fitted in the fields)
     fields = ("potential", "potential_levels", "potential_rect", "gmm", "gmm_step")
+    # What the potential's plot shows, as the view last said ("view_rect" edit); None: [−EXTENT, EXTENT]².
+    # It is about the window, not the run, so a reset or a rebuild keeps it.
+    heat_view: tuple[float, float, float, float] | None = None
 
     # -- building ---------------------------------------------------------------
     def _build(self) -> None:
@@ -147,6 +152,9 @@ class CoulombMethod(Method, info=INFO):
         if action == "fit_gmm":          # a GMM fit at the next fields, whichever instance computes them
             self._gmm_asked_at = self.step_count
             return
+        if action == "view_rect":        # (x0, y0, width, height) the potential's plot shows
+            self.heat_view = checked_view_rect(payload, self.title)
+            return
         super().edit(action, payload)
 
     def _snapshot(self) -> dict[str, Any]:
@@ -176,27 +184,30 @@ class CoulombMethod(Method, info=INFO):
         return every > 0 and step > 0 and (fitted < 0 or step // every > fitted // every)
 
     def _field_state(self) -> dict[str, Any]:
-        # D for the potential; G for the GMM of the generated points, when one is due
-        return {"G": module_weights(self.G), "D": module_weights(self.D), "gmm_asked_at": self._gmm_asked_at}
+        # D for the potential, over what its plot shows; G for the GMM of the generated points, when
+        # one is due
+        return {"G": module_weights(self.G), "D": module_weights(self.D), "gmm_asked_at": self._gmm_asked_at,
+                "heat_view": self.heat_view}
 
     def _load_field_state(self, state: dict[str, Any]) -> None:
         load_module_weights(self.G, state["G"])
         load_module_weights(self.D, state["D"])
         self._gmm_asked_at = int(state["gmm_asked_at"])
+        view = state.get("heat_view")
+        self.heat_view = None if view is None else tuple(float(v) for v in view)
 
     @torch.no_grad()
     def _heatmap(self) -> dict[str, Any]:
-        """D over the plane. The colour levels are centred on the map's
+        """D over what its plot shows (rows are y, columns x). The colour levels are centred on the map's
         median (G follows only D's gradient, so the offset carries no meaning) and span its robust
         extremes, so wells and hills stand out against whatever D extrapolates into empty space."""
-        res = self.config.heatmap_res
-        g = (torch.arange(res, device=self.device) + 0.5) * (2 * EXTENT / res) - EXTENT   # pixel centres
-        yy, xx = torch.meshgrid(g, g, indexing="ij")           # rows are y, columns x: image[i, j] = D(x_j, y_i)
-        z = self.D(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)).reshape(res, res).cpu().numpy()
+        rect, shape = heat_grid(self.heat_view, (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT), self.config.heatmap_res)
+        x0, y0, w, h = rect
+        z = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), shape, self.device).cpu().numpy()
         mid = float(np.median(z))
         half = float(np.percentile(np.abs(z - mid), 99.5)) or 1.0
         return {"potential": z.astype(np.float32), "potential_levels": (mid - half, mid + half),
-                "potential_rect": (-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT)}
+                "potential_rect": rect}
 
     def _nonfinite_state(self) -> list[str]:
         """NaN/Inf in the weights (one reduction per network; Adam's moments go bad only after them)."""

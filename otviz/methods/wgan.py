@@ -12,6 +12,7 @@ from otviz.core.metrics import mode_coverage
 from otviz.core.wgan import (clip_weights, critic_loss, field_on_grid, generator_loss,
                              gradient_penalty, make_nets, point_push)
 from otviz.methods.base import Method, load_module_weights, module_weights
+from otviz.methods.heat_extent import checked_view_rect, heat_grid
 from otviz.methods.wgan_config import (DATASETS, INFO, MODE_DEFAULTS, N_EVAL,  # noqa: F401  (re-exported)
                                        WGANConfig)
 
@@ -23,6 +24,9 @@ N_ARROWS = 120
 class WGANMethod(Method, info=INFO):
     checkpoint_every = 5
     fields = ("field", "field_rect", "field_levels", "lipschitz")     # the critic over a grid
+    # What the critic's plot shows, as the view last said ("view_rect" edit); None: the data box. It
+    # is about the window, not the run, so a reset or a rebuild keeps it.
+    heat_view: tuple[float, float, float, float] | None = None
 
     def __init__(self, config: WGANConfig | None = None, **kw: Any):
         # A config built as Config(mode="clip") (the CLI's --set) gets clip's optimiser settings too,
@@ -72,7 +76,12 @@ class WGANMethod(Method, info=INFO):
 
     def edit(self, action: str, payload: Any) -> None:
         """'points': train on these (N, 2) points (a target drawn in the view) from now on, keeping the
-        networks, so the generator is seen moving to the new shape. Mode coverage is off for them."""
+        networks, so the generator is seen moving to the new shape. Mode coverage is off for them.
+        'view_rect': (x0, y0, width, height) the critic's plot shows: the heatmap covers it from the
+        next fields on (`rect`, the data box the arrows are scaled to, stays)."""
+        if action == "view_rect":
+            self.heat_view = checked_view_rect(payload, self.title)
+            return
         if action != "points":
             super().edit(action, payload)
         pts = np.asarray(payload, dtype=np.float64)
@@ -206,29 +215,51 @@ class WGANMethod(Method, info=INFO):
                 "push_mean": float(norms.mean()) if len(norms) else 0.0, "arrow_scale": scale}
 
     def _compute_fields(self) -> dict[str, Any]:
-        """The critic at the pixel centres of a square image over the view, with robust colour levels."""
-        x0, y0, w, h = self.rect
-        values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), self.config.heatmap_res, self.device)
+        """The critic at the pixel centres of an image over what its plot shows (the data box until the
+        view says), with robust colour levels."""
+        rect, shape = heat_grid(self.heat_view, self.rect, self.config.heatmap_res)
+        x0, y0, w, h = rect
+        values = field_on_grid(self.D, (x0, x0 + w, y0, y0 + h), shape, self.device)
         values = values.cpu().numpy()
         # A critic is defined up to a constant (it cancels in E f(real) − E f(fake)): drawing f − mean
         # keeps the colour bar readable when clipping makes f a tiny ripple on a large offset.
         values -= values.mean()
         lo, hi = np.percentile(values, [1, 99])
-        # The critic's steepest slope over the view (finite differences between pixel centres): a lower
-        # bound of its Lipschitz constant L, so w_estimate / L estimates W₁ even when clipping shrinks f.
-        dx, dy = self.rect[2] / values.shape[1], self.rect[3] / values.shape[0]
+        # The critic's steepest slope over the data box (finite differences between pixel centres): a
+        # lower bound of its Lipschitz constant L, so w_estimate / L estimates W₁ even when clipping
+        # shrinks f. Only the pixels in the data box count (the part of it in view), so zooming out
+        # over empty space, where nothing constrains the critic, leaves the estimate alone.
+        dx, dy = w / values.shape[1], h / values.shape[0]
         gy, gx = np.gradient(values.astype(np.float64), dy, dx)
-        return {"field": values, "field_rect": self.rect, "field_levels": (float(lo), float(max(hi, lo + 1e-9))),
-                "lipschitz": float(np.sqrt(gx ** 2 + gy ** 2).max())}
+        slope = np.sqrt(gx ** 2 + gy ** 2)[self._in_data_box(rect, values.shape)]
+        return {"field": values, "field_rect": rect, "field_levels": (float(lo), float(max(hi, lo + 1e-9))),
+                "lipschitz": float(slope.max())}
+
+    def _in_data_box(self, rect: tuple[float, float, float, float], shape: tuple[int, int]) -> tuple[slice, slice]:
+        """The pixels of a (rows, columns) image over `rect` whose centres lie in the data box, as an
+        index for the image; all of them when fewer than 3 along an axis do (a view far from the data:
+        the slope over what is shown is then the best there is)."""
+        x0, y0, w, h = rect
+        bx, by, bw, bh = self.rect
+        xs = x0 + (np.arange(shape[1]) + 0.5) * (w / shape[1])
+        ys = y0 + (np.arange(shape[0]) + 0.5) * (h / shape[0])
+        cols = np.flatnonzero((xs >= bx) & (xs <= bx + bw))
+        rows = np.flatnonzero((ys >= by) & (ys <= by + bh))
+        if len(cols) < 3 or len(rows) < 3:
+            return np.s_[:, :]
+        return np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
     def _field_state(self) -> dict[str, Any]:
-        # the critic, and the view it is drawn over (a drawn target moves it; the points themselves
-        # are not needed)
-        return {"D": module_weights(self.D), "rect": tuple(float(v) for v in self.rect)}
+        # the critic, the data box (a drawn target moves it; the points themselves are not needed)
+        # and what the critic's plot shows
+        return {"D": module_weights(self.D), "rect": tuple(float(v) for v in self.rect),
+                "heat_view": self.heat_view}
 
     def _load_field_state(self, state: dict[str, Any]) -> None:
         load_module_weights(self.D, state["D"])
         self.rect = tuple(float(v) for v in state["rect"])
+        view = state.get("heat_view")
+        self.heat_view = None if view is None else tuple(float(v) for v in view)
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:

@@ -13,19 +13,12 @@ import os
 import traceback
 from typing import Any
 
-from otviz.worker.protocol import Channel, ChannelClosed
+from otviz.worker.protocol import Channel, ChannelClosed, open_child_channel
 
 
 def fields_main(conn, nice: int = 0) -> None:
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-    from otviz.core.runtime import configure_process
-
-    configure_process()
-    channel = Channel(conn)
+    """Entry point of the field helper process: serve every tab's field requests until told to quit."""
+    channel = open_child_channel(conn, nice)
     try:
         from otviz.methods import method_class, method_names
 
@@ -54,6 +47,8 @@ class FieldServer:
                     self.ch.send("fields", {"key": p["key"], "gen": p.get("gen"), "step": p["step"],
                                             "fields": m.compute_fields()})
                 elif kind == "preview":
+                    for action, payload in p.get("edits", ()):     # what the views show (a heatmap's extent)
+                        m.edit(action, payload)
                     self.ch.send("preview", {"key": p["key"], "gen": p.get("gen"), "snap": m.snapshot(),
                                              "config": dataclasses.asdict(m.config)})
             except ChannelClosed:
