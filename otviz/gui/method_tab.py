@@ -23,6 +23,8 @@ from otviz.methods.history import History
 
 MAX_FPS = 60.0            # frames a second of the tab on screen
 HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it
+MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps moving
+GUI_SHARE = 0.6           # of the GUI thread's time the frames of the tab on screen may take
 FIELDS_PATIENCE = 1.5     # s without an answer from the field helper before the worker computes fields itself
 
 
@@ -104,6 +106,8 @@ class MethodTab(QtWidgets.QWidget):
         self._asked_at: float | None = None  # when the oldest unanswered field request went out
         self._inline = False                # the helper is too slow: the worker computes the fields
         self._frame_times: deque[float] = deque(maxlen=120)
+        self._gui_cost = 0.0                # seconds from taking a frame to its being painted (average)
+        self._fps_cap = MAX_FPS
         self.recorder: Recorder | None = None
         self.controls = RunControls()
         self.controls.seed.setValue(seed)
@@ -176,7 +180,7 @@ class MethodTab(QtWidgets.QWidget):
         super().showEvent(event)
         self.ensure_view()
         if self.link is not None:
-            self.link.send("max_fps", MAX_FPS)
+            self.link.send("max_fps", self._fps_cap)
         if self.processes.fields is not None:
             self.processes.fields.set_visible(self.name)
         if self.link is None:
@@ -230,7 +234,7 @@ class MethodTab(QtWidgets.QWidget):
         link.message.connect(self._on_message)
         link.died.connect(self._on_died)
         link.send("pace", self.controls.speed.value())
-        link.send("max_fps", MAX_FPS if self.isVisible() else HIDDEN_FPS)
+        link.send("max_fps", self._fps_cap if self.isVisible() else HIDDEN_FPS)
         link.send("fields_remote", self.processes.fields_ready)
         for action, payload in (self.view.view_edits.items() if self.view is not None else ()):
             link.send("edit", (action, payload))    # what the views show: a new worker was never told
@@ -345,13 +349,24 @@ class MethodTab(QtWidgets.QWidget):
         f = link.take_frame() if link is not None else None
         if f is None:
             return
+        t0 = time.perf_counter()
         try:
             self._draw(f)
         finally:
             # acknowledged once the views are painted (the paint events queued by the draw come
-            # first): the next frame never arrives before this one is on screen, so the worker's pace
-            # follows what the GUI can show and its event loop keeps time for the user's input
-            QtCore.QTimer.singleShot(0, self, lambda: link.frame_drawn(f))
+            # first): the next frame never arrives before this one is on screen
+            QtCore.QTimer.singleShot(0, self, lambda: self._drawn(link, f, t0))
+
+    def _drawn(self, link: WorkerLink, f: dict, t0: float) -> None:
+        """The frame is on screen: acknowledge it, and keep drawing to GUI_SHARE of the GUI's time, so
+        that its event loop answers the user at once however costly a frame of this tab is."""
+        link.frame_drawn(f)
+        cost = time.perf_counter() - t0
+        self._gui_cost = cost if not self._gui_cost else 0.8 * self._gui_cost + 0.2 * min(cost, 1.0)
+        fps = min(MAX_FPS, max(MIN_FPS, GUI_SHARE / max(self._gui_cost, 1e-4)))
+        if self.isVisible() and abs(fps - self._fps_cap) > 0.1 * self._fps_cap:
+            self._fps_cap = fps
+            link.send("max_fps", fps)
 
     def _draw(self, f: dict) -> None:
         if "config" in f:

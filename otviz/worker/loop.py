@@ -384,8 +384,8 @@ class TrainingLoop:
         self.frame_id += 1
         self.dirty = False
         self.steps_since_frame = 0
-        self.clock.sent(now, time.perf_counter() - now, self.running and not full)
         self.ch.send("frame", frame)
+        self.clock.sent(now, time.perf_counter() - now, self.running and not full)   # sending included
 
     def _history_update(self) -> dict:
         """The history rows since the last frame (the GUI keeps a copy), or all of it after a restart."""

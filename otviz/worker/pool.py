@@ -17,7 +17,7 @@ from otviz.worker.protocol import Channel
 # Training and its helper give way to the GUI: the window stays responsive on a machine whose
 # cores are all busy. The helper gives way to training too: it only uses what is left.
 WORKER_NICE = 2
-FIELDS_NICE = 6
+FIELDS_NICE = 12
 
 
 @dataclass
