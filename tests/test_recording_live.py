@@ -102,7 +102,9 @@ def test_time_lapse_takes_one_frame_per_n_steps(qtbot, window, tmp_path, frames)
     n = frames["n"]
     # a frame at the first redraw (step 1), then one on every fifth step
     assert n == 1 + (last - 1) // 5
-    assert window.rec_indicator.text() == f"● REC {n} frames = {n / 15:.1f} s at 15 fps"
+    # (the indicator is refreshed by the window's status timer)
+    qtbot.waitUntil(lambda: window.rec_indicator.text() == f"● REC {n} frames = {n / 15:.1f} s at 15 fps",
+                    timeout=2_000)
     window.toggle_recording()
     import imageio_ffmpeg
 
