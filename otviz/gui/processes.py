@@ -14,6 +14,7 @@ from otviz.worker.protocol import ChannelClosed
 class Processes(QtCore.QObject):
     devices_changed = QtCore.Signal(list)         # [(name, available, reason)] as the workers see them
     fields_alive = QtCore.Signal(bool)
+    _helper_spawned = QtCore.Signal(object)       # from the pool's thread: the field helper's Handle
 
     def __init__(self, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -23,6 +24,7 @@ class Processes(QtCore.QObject):
         self.started = False
         self._tick = QtCore.QTimer(self, interval=250)
         self._tick.timeout.connect(self._on_tick)
+        self._helper_spawned.connect(self._adopt_helper)
         self._prepare: dict | None = None
         self._prepared_for = None
 
@@ -31,10 +33,16 @@ class Processes(QtCore.QObject):
         if self.started:
             return
         self.started = True
-        self.pool.start()
-        self._send_prepare()
+        # both start in the pool's thread (the first start waits for the fork server's imports); the
+        # helper's handle comes back to this thread, which owns its FieldsLink
+        self.pool.start(then=lambda: self.pool.closed or self._helper_spawned.emit(spawn_fields()))
         self._tick.start()
-        self.fields = FieldsLink(spawn_fields(), self)
+
+    def _adopt_helper(self, handle) -> None:
+        if self.pool.closed:
+            stop_all([handle], 0.5)
+            return
+        self.fields = FieldsLink(handle, self)
         self.fields.alive_changed.connect(self.fields_alive)
         self.fields.start()
 

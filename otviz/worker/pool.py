@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -95,20 +96,40 @@ def stop_all(handles: list[Handle], timeout: float = 1.0) -> None:
 
 
 class SparePool:
-    """Keeps one warm worker process ready; `take()` hands it out (or starts one if there is none)."""
+    """Keeps one warm worker process ready; `take()` hands it out (or starts one if there is none).
+
+    Processes are started in a thread of their own: the very first start waits for the fork server
+    to import torch (seconds), and even a fork costs the caller tens of milliseconds, which the
+    GUI's event loop must not spend.
+    """
 
     def __init__(self, respawn_delay: float = 2.0):
         self.respawn_delay = respawn_delay
         self.spare: Handle | None = None
         self._due: float | None = None
+        self._starting: threading.Thread | None = None
         self.closed = False
 
-    def start(self) -> None:
-        if self.spare is None and not self.closed:
-            self.spare = spawn_worker()
+    def start(self, then=None) -> None:
+        """Start a spare in the background (if there is none); `then()` runs in that thread after."""
         self._due = None
+        if self.closed or self.spare is not None or (self._starting is not None and self._starting.is_alive()):
+            return
+
+        def run():
+            h = spawn_worker()
+            if self.closed:
+                stop_all([h], 0.5)
+            else:
+                self.spare = h
+            if then is not None:
+                then()
+        self._starting = threading.Thread(target=run, name="otviz-spare", daemon=True)
+        self._starting.start()
 
     def take(self) -> Handle:
+        if self._starting is not None:
+            self._starting.join()        # only right after launch: the fork server is still importing
         h = self.spare if self.spare is not None and self.spare.alive() else spawn_worker()
         self.spare = None
         self._due = time.monotonic() + self.respawn_delay
@@ -121,6 +142,8 @@ class SparePool:
 
     def close(self) -> None:
         self.closed = True
+        if self._starting is not None:
+            self._starting.join(5.0)
         if self.spare is not None:
             stop_all([self.spare], 1.0)
             self.spare = None
