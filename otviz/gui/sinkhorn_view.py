@@ -181,9 +181,11 @@ class SinkhornView(MethodView):
         C, P = s["cost_matrix"], s["plan"]
         # the method sends C and P with the points ordered along the clouds' main axis: say so
         angle = s.get("order_angle")
-        if angle is not None and angle != self._order_angle:
-            self._order_angle = angle
-            deg = f"{angle:.0f}°".replace("-", "−")
+        deg = None if angle is None else f"{angle:.0f}°".replace("-", "−")
+        # compared as shown: the angle moves a little on every frame of a flow, and a new label lays
+        # both axes out again
+        if deg is not None and deg != self._order_angle:
+            self._order_angle = deg
             for plot in (self.cmat, self.pmat):
                 plot.setLabel("bottom", f"target, sorted along {deg}")
                 plot.setLabel("left", f"source, sorted along {deg}")

@@ -108,16 +108,24 @@ class StickyViewBox(pg.ViewBox):
 
     def __init__(self, *args, **kwargs):
         self._in_auto = False
-        self._refit = True
+        self._refit = [True, True]       # per axis: fit the next auto-range tightly
         super().__init__(*args, **kwargs)
 
     def refit(self) -> None:
         """Fit the next auto-range tightly (new data: a reset, another dataset)."""
-        self._refit = True
+        self._refit = [True, True]
 
     def enableAutoRange(self, axis=None, enable=True, x=None, y=None):
-        if (bool(x) or bool(y)) if (x is not None or y is not None) else enable is not False:
-            self._refit = True
+        # only the axes turned on fit tightly: a plot that hands y back to auto-range (a history
+        # leaving its robust range) must not re-fit x too, or a growing step axis is laid out again
+        if x is not None or y is not None:
+            on = [bool(x), bool(y)]
+        elif enable is False:
+            on = [False, False]
+        else:
+            on = [axis in (None, pg.ViewBox.XAxis, pg.ViewBox.XYAxes, 0),
+                  axis in (None, pg.ViewBox.YAxis, pg.ViewBox.XYAxes, 1)]
+        self._refit = [r or o for r, o in zip(self._refit, on)]
         super().enableAutoRange(axis, enable, x, y)
 
     def updateAutoRange(self):
@@ -130,8 +138,15 @@ class StickyViewBox(pg.ViewBox):
     def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True, disableAutoRange=True):
         if self._in_auto and rect is None:
             wanted, current = [xRange, yRange], self.viewRange()
+            # the wanted range includes pyqtgraph's padding, which may reach below a lower limit (a step
+            # axis starts at 0) that the view never shows: compare within the limit, or the data would
+            # seem to leave the view on every frame
+            lows = (self.state["limits"]["xLimits"][0], self.state["limits"]["yLimits"][0])
+            wanted = [r if r is None or low is None or r[0] >= low else (low, max(r[1], low))
+                      for r, low in zip(wanted, lows)]
             grow = [(0.0, 0.0), (0.0, 0.0)]
-            if not self._refit:
+            refit = [rf and r is not None for rf, r in zip(self._refit, wanted)]
+            if not all(rf or r is None for rf, r in zip(refit, wanted)):
                 out = [r is not None and (r[0] < c[0], r[1] > c[1]) for r, c in zip(wanted, current)]
                 # (a single value, span 0, cannot tell: it would re-fit on every frame)
                 loose = [r is not None and 0 < r[1] - r[0] < self.SHRINK * (c[1] - c[0])
@@ -142,20 +157,19 @@ class StickyViewBox(pg.ViewBox):
                     loose = [lo and both for lo in loose]
                 # only the axes that must move do (each new range lays an axis out again), with more
                 # room on the side the data left by: they tend to go on (a step axis, a drift)
-                move = [bool(o and any(o)) or lo for o, lo in zip(out, loose)]
+                move = [bool(o and any(o)) or lo or rf for o, lo, rf in zip(out, loose, refit)]
                 if not any(move):
                     return                   # the data still fit the view well: leave the axes alone
                 wanted = [r if m else None for r, m in zip(wanted, move)]
-                grow = [(self.GROWTH * o[0], self.GROWTH * o[1]) if o and not lo else (0.0, 0.0)
-                        for o, lo in zip(out, loose)]
-            self._refit = False
+                grow = [(self.GROWTH * o[0], self.GROWTH * o[1]) if o and not lo and not rf else (0.0, 0.0)
+                        for o, lo, rf in zip(out, loose, refit)]
+            self._refit = [rf and r is None for rf, r in zip(self._refit, wanted)]
             xRange, yRange = [None if r is None else
                               (r[0] - (self.HEADROOM + g[0]) * (r[1] - r[0]),
                                r[1] + (self.HEADROOM + g[1]) * (r[1] - r[0]))
                               for r, g in zip(wanted, grow)]
             # headroom stops at a lower limit (steps start at 0): cut there, since the ViewBox would
             # shift the whole range up and leave the room on the other side instead
-            lows = (self.state["limits"]["xLimits"][0], self.state["limits"]["yLimits"][0])
             xRange, yRange = [r if r is None or low is None or r[0] >= low else (low, max(r[1], low))
                               for r, low in zip((xRange, yRange), lows)]
         super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)

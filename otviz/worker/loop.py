@@ -26,6 +26,8 @@ SNAPSHOT_SHARE = 0.1       # frames are spaced so that snapshots take at most th
 FIELD_INTERVAL = 0.25      # s between two field states sent to the helper while training
 INLINE_FIELD_INTERVAL = 0.5  # s between fields computed here while training when no helper runs
 CHECKPOINT_INTERVAL = 10.0   # s of training between two checkpoints kept by the GUI side
+# commands about the frames themselves (their pace, their acknowledgement, where fields come from)
+QUIET_COMMANDS = frozenset({"ack", "max_fps", "pace", "fields_remote", "prepare", "checkpoint"})
 IDLE_POLL = 0.5            # s a paused worker waits for a command (it also notices a closed GUI)
 
 
@@ -164,7 +166,7 @@ class TrainingLoop:
             if not isinstance(e, (ValueError, OSError)):
                 traceback.print_exc()
             self._fail(_message(e))
-        if kind != "ack":                 # a drawn frame changes nothing: a paused run sends no more
+        if kind not in QUIET_COMMANDS:    # these change nothing drawn: a paused run sends no more
             self.dirty = True
 
     def _cmd_quit(self, _p) -> None:
