@@ -1,4 +1,5 @@
-"""Soak: train one method for a long time (headless, or in the window offscreen) and watch memory stay flat.
+"""Soak: train one method for a long time (headless, or in the window offscreen) and watch memory stay flat
+(in the window: the window's process plus the tab's worker process).
 
     python benchmarks/soak.py --method sinkhorn --minutes 20 [--gui]
 
@@ -11,9 +12,12 @@ import os
 import time
 
 
-def rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss_mib(pid: int | str = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except FileNotFoundError:
+        return 0.0
 
 
 def soak_headless(method: str, seconds: float, every: float) -> list[tuple[float, int, float]]:
@@ -47,8 +51,10 @@ def soak_gui(method: str, seconds: float, every: float) -> list[tuple[float, int
 
     def sample():
         t = time.perf_counter() - t0
-        rows.append((t, tab.session.step_count, rss_mib()))
-        print(f"{t:8.0f} s  step {tab.session.step_count:>9}  rss {rows[-1][2]:8.1f} MiB", flush=True)
+        # the window's process plus the tab's training process
+        worker = rss_mib(tab.link.handle.pid) if tab.link is not None else 0.0
+        rows.append((t, tab.step, rss_mib() + worker))
+        print(f"{t:8.0f} s  step {tab.step:>9}  rss {rows[-1][2]:8.1f} MiB (worker {worker:.1f})", flush=True)
         if t >= seconds:
             win.close()
             app.quit()
@@ -68,9 +74,9 @@ def main() -> None:
     p.add_argument("--every", type=float, default=60.0, help="seconds between samples")
     p.add_argument("--gui", action="store_true", help="run in the window (offscreen) instead of headless")
     a = p.parse_args()
-    from otviz.core.runtime import configure_process
+    from otviz.core.runtime import configure_process, tune_allocator
 
-    configure_process()
+    configure_process() if not a.gui else tune_allocator()     # the window's process never imports torch
     rows = (soak_gui if a.gui else soak_headless)(a.method, a.minutes * 60, a.every)
     warm = rows[min(2, len(rows) - 1)]
     print(f"memory after warm-up {warm[2]:.1f} MiB, at the end {rows[-1][2]:.1f} MiB: "
