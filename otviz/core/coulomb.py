@@ -1,6 +1,6 @@
 """Coulomb GAN potentials: the Plummer kernel, the batch potential at real and fake points, ε decay.
 
-Sign convention (the seed's): real points are positive charges, fake points negative ones, and the
+Sign convention: real points are positive charges, fake points negative ones, and the
 potential is the one a *fake* (negative) charge feels,
 
     Φ(x) = Σ_real φ(|a − x|) − Σ_fake φ(|a − x|),      φ(r) = −1 / (r² + ε²)^((d−2)/2),
@@ -54,9 +54,9 @@ def potentials(real: torch.Tensor, fake: torch.Tensor, eps: float, d: float = 3.
     Three kernel blocks instead of one (n+m)² matrix: real–real, fake–fake and real–fake, whose row
     sums serve the real points and column sums the fake ones (the matrix is symmetric), so 3/4 of
     the work. `exclude_self` drops each point's own term φ(0) = −1/ε^(d−2), which otherwise
-    dominates and grows without bound as ε shrinks (the seed's reason to exclude it).
+    dominates and grows without bound as ε shrinks (the reason to exclude it).
     `mean` divides each kind's sum by its count (the Coulomb GAN authors' code) instead of the
-    seed's plain sums; it only rescales Φ when both counts are equal.
+    plain sums; it only rescales Φ when both counts are equal.
     """
     real, fake = real.detach(), fake.detach()
     k_rf = kernel(real, fake, eps, d)

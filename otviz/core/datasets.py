@@ -17,7 +17,7 @@ MAX_CSV_POINTS = 200_000
 
 
 def seed_rows(n: int = 5, offset: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """The Sinkhorn seed's example: points (i, 0) and (i, offset), i = 0..n-1."""
+    """The two-rows example: points (i, 0) and (i, offset), i = 0..n-1."""
     i = np.arange(n, dtype=np.float64)
     return np.stack([i, np.zeros(n)], 1), np.stack([i, np.full(n, float(offset))], 1)
 
@@ -55,7 +55,7 @@ def ring8(n: int, rng: np.random.Generator, radius: float = 2.0, std: float = 0.
 
 
 def grid25_centers(spacing: float = 10.5) -> np.ndarray:
-    """The 5×5 grid {−2s, −s, 0, s, 2s}² (s = 10.5 gives the Coulomb seed's {−21 … 21}²)."""
+    """The 5×5 grid {−2s, −s, 0, s, 2s}² (s = 10.5 gives the Coulomb GAN grid {−21 … 21}²)."""
     g = np.arange(-2, 3) * spacing
     xx, yy = np.meshgrid(g, g, indexing="ij")
     return np.stack([xx.ravel(), yy.ravel()], 1)
@@ -76,7 +76,7 @@ def swiss_roll(n: int, rng: np.random.Generator, noise: float = 0.25) -> np.ndar
 
 
 def parallel_lines(n: int, rng: np.random.Generator, theta: float = 1.0) -> np.ndarray:
-    """The WGAN seed's example: half the points on {x = 0, y ~ U(0,1)}, half on {x = theta}."""
+    """The parallel-lines example: half the points on {x = 0, y ~ U(0,1)}, half on {x = theta}."""
     y = rng.random(n)
     x = np.where(np.arange(n) % 2 == 0, 0.0, theta)
     return np.stack([x, y], 1)

@@ -1,4 +1,4 @@
-"""KL, JS and Wasserstein between the WGAN seed's two parallel lines, in closed form and from samples.
+"""KL, JS and Wasserstein between two parallel lines, in closed form and from samples.
 
 P = {x = 0, y ~ U(0,1)} and Q_θ = {x = θ, y ~ U(0,1)}: for θ ≠ 0 the supports are disjoint, so KL is
 infinite and JS is stuck at log 2 (no gradient in θ), while W₁ = |θ| moves smoothly with θ.

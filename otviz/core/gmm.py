@@ -45,7 +45,7 @@ def m_step(x: np.ndarray, resp: np.ndarray, covariance: str = "diag") -> GMM:
 
 
 def dirichlet_init(x: np.ndarray, k: int, rng: np.random.Generator, covariance: str = "diag") -> GMM:
-    """Random Dirichlet(1) responsibilities per point, then one M-step (the seed's deliberately poor start)."""
+    """Random Dirichlet(1) responsibilities per point, then one M-step (a deliberately poor start, so the fit has work to do)."""
     return m_step(x, rng.dirichlet(np.ones(k), len(x)), covariance)
 
 

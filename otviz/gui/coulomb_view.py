@@ -28,7 +28,7 @@ class CoulombView(MethodView):
         self.info.setParentItem(self.samples.getPlotItem().vb)
         self.samples.getPlotItem().vb.sigResized.connect(self._place_info)
 
-        # (b) D's output over the plane: low (red) where real points lack fakes, as in the seed
+        # (b) D's output over the plane: low (red) where real points lack fakes
         self.potential = make_plot("D's potential Φ (red: low, fakes are drawn there)", x="x", y="y")
         self.heat = make_heatmap(self.potential, "CET-D1", bounds=False)
         self.follow_view_rect(self.potential)    # D is computed over what this plot shows

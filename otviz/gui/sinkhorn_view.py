@@ -132,7 +132,7 @@ class SinkhornView(MethodView):
             img.setColorMap(pg.colormap.get("inferno"))
             p.addItem(img)
             self.batch_items.append((p, img))
-        self.batch.setToolTip("The seed's batch: rows shifted by 1, 2, 3, 4 solved in one call; the costs are 1, 4, 9, 16")
+        self.batch.setToolTip("A batch of four problems: rows shifted by 1, 2, 3, 4 solved in one call; the costs are 1, 4, 9, 16")
 
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)

@@ -1,4 +1,4 @@
-"""SW-GMM tab's views (the seed's figure, live): the fit with ellipses and directions, per-point cost, CDF alignment."""
+"""SW-GMM tab's views (the classic four-panel figure, live): the fit with ellipses and directions, per-point cost, CDF alignment."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +16,7 @@ LINE_REACH = 3.0                # direction lines run through the origin to ±th
 FIT = (30, 60, 200)
 EM = (120, 120, 120)
 
-# One click per lesson of the seed (random directions, fixed directions). Each restarts the fit: once it
+# One click per lesson of sliced fitting (random directions, fixed directions). Each restarts the fit: once it
 # has converged, switching directions changes next to nothing on screen, while the story (what these
 # directions can and cannot learn) shows from the initial state.
 LESSONS = (("random 5", 5, "none", "Restart the fit from the beginning (same random seed) with 5 random "
@@ -89,7 +89,7 @@ class SWGMMView(MethodView):
         self._trace = np.zeros((0, 2))
         self._history_key = None
 
-        # controls for the seed's lessons (they change config fields, like the control panel)
+        # controls for the lessons (they change config fields, like the control panel)
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(QtWidgets.QLabel("directions:"))

@@ -30,7 +30,7 @@ def arrow_heads(seg: np.ndarray, frac: float = 0.3, angle: float = 0.45) -> np.n
 
 
 class DivergencePanel(QtWidgets.QWidget):
-    """The seed's example, live: P = {x=0, y~U(0,1)}, Q_θ = {x=θ, y~U(0,1)}; KL, JS, W against θ."""
+    """The parallel-lines example, live: P = {x=0, y~U(0,1)}, Q_θ = {x=θ, y~U(0,1)}; KL, JS, W against θ."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -179,7 +179,7 @@ class WGANView(DrawTargetMixin, MethodView):
         self.divergences = DivergencePanel()
         self.pages = QtWidgets.QTabWidget()
         self.pages.addTab(training, "Training")
-        self.pages.addTab(self.divergences, "Divergences (the seed's parallel lines)")
+        self.pages.addTab(self.divergences, "Divergences (two parallel lines)")
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.pages)

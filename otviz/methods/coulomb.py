@@ -18,7 +18,7 @@ from otviz.methods.base import Method, load_module_weights, module_weights
 from otviz.methods.coulomb_config import INFO, CoulombConfig  # noqa: F401  (CoulombConfig re-exported)
 from otviz.methods.heat_extent import checked_view_rect, heat_grid
 
-GRID_STD = math.sqrt(0.1)          # the seed's variance 0.1
+GRID_STD = math.sqrt(0.1)          # each Gaussian's variance is 0.1
 EXTENT = 30.0                      # the heatmap covers [−30, 30]² until the view says what it shows
 N_EVAL = 2500                      # generated samples for mode coverage (the usual 100 per mode)
 GRID_SPACING = 10.5                # the centres' lattice: grid25_centers()
@@ -36,7 +36,7 @@ class CoulombMethod(Method, info=INFO):
     def _build(self) -> None:
         cfg, dev = self.config, self.device
         self.centers = grid25_centers()
-        # drawn from the seed itself (not the running rng), so a rebuild on another device keeps the data
+        # drawn from the run's seed itself (not the running rng), so a rebuild on another device keeps the data
         data = grid25(25 * cfg.samples_per_mode, np.random.default_rng(self.seed), std=GRID_STD)
         self.data = torch.as_tensor(data, dtype=torch.float32, device=dev)
         self.G = mlp(4, 2, generator=self.gen).to(dev)
@@ -66,7 +66,7 @@ class CoulombMethod(Method, info=INFO):
         return sample_noise(max(n, N_EVAL), 4, self.config.noise, g).to(self.device)
 
     def _real_batch(self, b: int) -> torch.Tensor:
-        """Sequential mini-batches of a per-epoch shuffle, as the seed does (no duplicates in a batch)."""
+        """Sequential mini-batches of a per-epoch shuffle (no duplicates in a batch)."""
         if self.cursor + b > len(self.data):
             self.epoch, self.cursor = self.epoch + 1, 0
             self._shuffled = self._epoch_data()

@@ -19,7 +19,7 @@ class CoulombConfig:
     exclude_self: bool = param(True, label="exclude own term",
                                help="drop φ(0) = −1/ε^(d−2) (kept, targets blow up as ε shrinks)")
     normalize: str = param("sum", choices=("sum", "mean"), label="potential",
-                           help="sum over the batch (the seed) or mean (the authors' code)")
+                           help="sum over the batch or mean (as in the Coulomb GAN authors' code)")
     lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
     lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
                             help="Keras-style decay: lr/(1 + decay·step)")

@@ -18,7 +18,7 @@ class RealNVPConfig:
                               "the swiss roll's noise")
     csv_path: str = param("", widget="file", live=False, help="CSV of points (dataset = csv); 20 % are held out")
     n_data: int = param(4000, lo=100, hi=100_000, live=False, help="Training points drawn from the dataset")
-    n_flows: int = param(4, lo=1, hi=16, live=False, help="Affine coupling layers (the seed uses 4)")
+    n_flows: int = param(4, lo=1, hi=16, live=False, help="Affine coupling layers (4 is the classic two-moons setting)")
     hidden: int = param(256, lo=4, hi=1024, live=False, help="Width of the two hidden ReLU layers of each s, t net")
     lr: float = param(1e-3, lo=1e-6, hi=1.0, log=True, help="Adam learning rate")
     batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")

@@ -124,7 +124,7 @@ class SinkhornMethod(Method, info=INFO):
         return snap
 
     def _batch_example(self) -> dict:
-        """The seed's batch: 4 pairs of rows shifted by 1..4, solved together at the current eps (cached)."""
+        """The batch example: 4 pairs of rows shifted by 1..4, solved together at the current eps (cached)."""
         cfg = self.config
         key = (cfg.eps, cfg.p, cfg.max_iter, cfg.tol)
         if getattr(self, "_batch_cache", (None,))[0] != key:

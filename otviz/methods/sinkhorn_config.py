@@ -9,7 +9,7 @@ from otviz.methods.params import MethodInfo, param
 @dataclass
 class SinkhornConfig:
     dataset: str = param("moons", choices=("seed_rows", "moons", "gaussians", "csv"), live=False,
-                         help="Point sets: the seed's two rows, two moons split by class, two Gaussians, or CSV files")
+                         help="Point sets: two rows of points, two moons split by class, two Gaussians, or CSV files")
     n_points: int = param(40, lo=2, hi=2000, live=False, help="Points per cloud (moons, gaussians)")
     source_csv: str = param("", widget="file", live=False, help="CSV of source points (dataset = csv)")
     target_csv: str = param("", widget="file", live=False, help="CSV of target points (dataset = csv)")

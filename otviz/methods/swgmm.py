@@ -241,5 +241,5 @@ def _csv_cached(path: str, mtime_ns: int, size: int) -> np.ndarray:
 
 
 def _weight_scales(weights: np.ndarray) -> np.ndarray:
-    """The seed's faint ellipses: σ scaled by √(π_k / mean π)."""
+    """The faint weight-scaled ellipses: σ scaled by √(π_k / mean π)."""
     return np.sqrt(weights / weights.mean())

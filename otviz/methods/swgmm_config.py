@@ -30,7 +30,7 @@ class SWGMMConfig:
                                                                   "(Old Faithful always has 272)")
     n_components: int = param(5, lo=1, hi=50, live=False, label="components K", help="Number of Gaussians K")
     covariance: str = param("diag", choices=("diag", "full"), live=False,
-                            help="diag: axis-aligned variances (the seed); full: full covariances (Kolouri's original)")
+                            help="diag: axis-aligned variances; full: full covariances (Kolouri's original)")
     directions: int = param(5, lo=0, hi=200, label="random directions L",
                             help="Random unit directions drawn each step (plus the fixed ones)")
     fixed_directions: str = param("none", widget="angles",

@@ -9,7 +9,7 @@ from otviz.methods.params import MethodInfo, param
 DATASETS = ("ring8", "grid25", "swiss_roll", "two_moons", "parallel_lines", "csv")
 MODES = ("clip", "gp", "gan")                        # the losses of otviz.core.wgan
 
-# The reference settings of each mode (NOTES: Arjovsky's code; Gulrajani's toy code). Switching mode
+# The reference settings of each mode (Arjovsky's WGAN code; Gulrajani's WGAN-GP toy code). Switching mode
 # moves optimiser, lr and n_critic to the new mode's values unless the user had changed them.
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "clip": {"optimizer": "rmsprop", "lr": 5e-5, "n_critic": 5},
@@ -23,7 +23,7 @@ N_EVAL = 2500                                        # generated samples for mod
 @dataclass
 class WGANConfig:
     dataset: str = param("ring8", choices=DATASETS, live=False,
-                         help="Real data: 8 Gaussians on a ring, 5×5 grid, swiss roll, two moons, the seed's "
+                         help="Real data: 8 Gaussians on a ring, 5×5 grid, swiss roll, two moons, the "
                               "parallel lines, or a CSV file of points")
     csv_path: str = param("", live=False, widget="file", help="CSV file of 2-D points (dataset = csv)")
     mode: str = param("gp", choices=MODES,
