@@ -24,7 +24,7 @@ from otviz.methods.history import History
 MAX_FPS = 60.0            # frames a second of the tab on screen
 HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it
 MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps moving
-GUI_SHARE = 0.6           # of the GUI thread's time the frames of the tab on screen may take
+GUI_SHARE = 0.45          # of the GUI thread's time the frames of the tab on screen may take
 FIELDS_PATIENCE = 1.5     # s without an answer from the field helper before the worker computes fields itself
 
 

@@ -68,15 +68,21 @@ class FrameClock:
     in_flight: int = 0
     last_sent: float = 0.0
     snap_cost: float = 0.0         # seconds per snapshot, moving average
+    step_time: float = 0.0         # seconds per training step, moving average
     max_fps: float = MAX_FPS
 
     def due(self, now: float, running: bool) -> bool:
         if self.in_flight >= MAX_IN_FLIGHT:
             return False
-        interval = 1.0 / self.max_fps
-        if running:
-            interval = max(interval, self.snap_cost / SNAPSHOT_SHARE)
-        return now - self.last_sent >= interval
+        gap = now - self.last_sent
+        if gap < 1.0 / self.max_fps:         # the display's (or the GUI's) rate: a hard limit
+            return False
+        if not running:
+            return True
+        # frames can only go between two steps: the snapshot share is kept on average by sending at
+        # the step nearest to its ideal time rather than the first one after it (a step as long as the
+        # interval gets a frame after every step, not after every second one)
+        return gap >= self.snap_cost / SNAPSHOT_SHARE - 0.5 * self.step_time
 
     def sent(self, now: float, cost: float, running: bool) -> None:
         self.in_flight += 1
@@ -119,7 +125,10 @@ class TrainingLoop:
             if training and (self.running or self.single) and self._may_step():
                 t0 = time.perf_counter()
                 self._step()
-                self.trained_since_checkpoint += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                self.trained_since_checkpoint += dt
+                c = self.clock
+                c.step_time = dt if not c.step_time else 0.9 * c.step_time + 0.1 * min(dt, 1.0)
             self._maybe_send_frame()
             if self.trained_since_checkpoint >= CHECKPOINT_INTERVAL:
                 self._checkpoint()
