@@ -11,7 +11,7 @@ class CoulombConfig:
     mode: str = param("coulomb", choices=("coulomb", "gan"), live=False, label="objective",
                       help="coulomb: D fits the Plummer potential; gan: plain BCE GAN, same networks")
     eps0: float = param(3.0, lo=0.0, lo_open=True, hi=50.0, log=True, label="ε₀",
-                        help="initial Plummer softening ε (the seed: 3)")
+                        help="initial Plummer softening ε (3 in the Coulomb GAN experiments)")
     half_life: float = param(5000.0, lo=0.0, lo_open=True, hi=1e7, log=True, unit="steps",
                              label="ε half-life", help="ε(t) = ε₀·2^(−t/half-life)")
     d: float = param(3.0, lo=2.0, lo_open=True, hi=12.0, label="kernel d",
@@ -23,7 +23,7 @@ class CoulombConfig:
     lr: float = param(1e-3, lo=0.0, lo_open=True, hi=1.0, log=True, help="Adam learning rate of D and G")
     lr_decay: float = param(1e-4, lo=0.0, hi=1.0, label="lr decay",
                             help="Keras-style decay: lr/(1 + decay·step)")
-    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁", help="Adam's first-moment decay (the seed: 0.5)")
+    beta1: float = param(0.5, lo=0.0, hi=0.999, label="Adam β₁", help="Adam's first-moment decay (0.5, as usual for GANs)")
     batch_size: int = param(512, lo=8, hi=4096, log=True, unit="points",
                             help="real and fake points per step")
     noise: str = param("uniform", choices=("uniform", "normal"), live=False,

@@ -39,7 +39,7 @@ class SWGMMConfig:
     p: float = param(2.0, lo=1.0, hi=4.0, help="Order of the Wasserstein distance (1 and 2 in closed form, "
                                                "others by quadrature)")
     optimizer: str = param("adam", choices=("adam", "rmsprop"),
-                           help="Adam (seed: lr 0.2) or centred RMSprop (seed: lr 0.05); switching restarts its state")
+                           help="Adam (lr 0.2) or centred RMSprop (lr 0.05); switching restarts its state")
     lr: float = param(0.2, lo=1e-4, hi=2.0, log=True, help="Learning rate")
     max_sliced: bool = param(False, help="Max-sliced: train on the one direction where W_p is largest "
                                          "(found by a few ascent steps), plus the fixed directions")
