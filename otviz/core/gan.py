@@ -10,7 +10,8 @@ ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh
 def mlp(n_in: int, n_out: int, hidden: int = 128, depth: int = 3, act: str = "elu",
         generator: torch.Generator | None = None) -> nn.Sequential:
     """n_in → hidden (× depth, with `act`) → n_out, Glorot-uniform weights and zero biases (Keras Dense
-    defaults, as in the seeds), drawn from `generator` so a seed reproduces the networks."""
+    defaults, as in the Keras originals of these GANs), drawn from `generator` so a seed reproduces the
+    networks."""
     layers: list[nn.Module] = []
     sizes = [n_in] + [hidden] * depth
     for a, b in zip(sizes[:-1], sizes[1:]):
