@@ -15,6 +15,9 @@ from PySide6 import QtCore, QtWidgets
 from otviz.gui.control_panel import ControlPanel
 from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
+from otviz.gui.run_controls import RunControls
+from otviz.gui.tab_fields import TabFields
+from otviz.gui.tab_recording import TabRecording
 from otviz.gui.view_base import refit_views
 from otviz.gui.views import view_class
 from otviz.gui.worker import WorkerLink
@@ -25,64 +28,9 @@ MAX_FPS = 60.0            # frames a second of the tab on screen
 HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it
 MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps moving
 GUI_SHARE = 0.45          # of the GUI thread's time the frames of the tab on screen may take
-FIELDS_PATIENCE = 1.5     # s without an answer from the field helper before the worker computes fields itself
 
 
-class RunControls(QtWidgets.QWidget):
-    """Play/Pause, Step, Reset, steps per frame, seed, device."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(4, 4, 4, 4)
-        self.play = QtWidgets.QPushButton("▶ Play")
-        self.play.setCheckable(True)
-        self.play.setToolTip("Play / pause training (Space)")
-        self.step = QtWidgets.QPushButton("Step ▸")
-        self.step.setToolTip("One training step (→)")
-        self.reset = QtWidgets.QPushButton("⟲ Reset")
-        self.reset.setToolTip("Start again from the initial state with the seed below (R); the same seed "
-                              "gives the same initial state")
-        grid.addWidget(self.play, 0, 0)
-        grid.addWidget(self.step, 0, 1)
-        grid.addWidget(self.reset, 0, 2)
-        self.speed = QtWidgets.QSpinBox()
-        self.speed.setRange(0, 100_000)
-        self.speed.setSpecialValueText("max")
-        self.speed.setToolTip("Training steps per redraw: 'max' trains as fast as it can and draws up to 60 "
-                              "frames a second; N draws after every N steps and waits for the frame (slow "
-                              "motion for demos)")
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Random seed used by Reset")
-        self.device = QtWidgets.QComboBox()
-        # the unavailable devices carry their reason in the text: do not let it widen the panel
-        self.device.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.device.setMinimumContentsLength(10)
-        self.set_devices([("cpu", True, "")])
-        grid.addWidget(QtWidgets.QLabel("steps/frame"), 1, 0)
-        grid.addWidget(self.speed, 1, 1, 1, 2)
-        grid.addWidget(QtWidgets.QLabel("seed"), 2, 0)
-        grid.addWidget(self.seed, 2, 1, 1, 2)
-        grid.addWidget(QtWidgets.QLabel("device"), 3, 0)
-        grid.addWidget(self.device, 3, 1, 1, 2)
-
-    def set_devices(self, devices: list) -> None:
-        """The devices as the training processes see them (the GUI process never initialises a GPU)."""
-        current = self.device.currentText().split(" ")[0] or "cpu"
-        self.device.blockSignals(True)
-        self.device.clear()
-        for name, ok, why in devices:
-            self.device.addItem(name if ok else f"{name} — {why}", name)
-            item = self.device.model().item(self.device.count() - 1)
-            item.setEnabled(bool(ok))
-            item.setToolTip(why or name)
-        i = self.device.findData(current)
-        self.device.setCurrentIndex(max(i, 0))
-        self.device.blockSignals(False)
-
-
-class MethodTab(QtWidgets.QWidget):
+class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
     status_changed = QtCore.Signal(str)
 
     def __init__(self, name: str, processes, seed: int = 0, device: str = "cpu", parent=None):
@@ -386,16 +334,7 @@ class MethodTab(QtWidgets.QWidget):
         else:
             snap = {**self._full_snap, **snap}
         f["snap"] = snap
-        if f.get("field_state") is not None and self.processes.fields_ready:
-            now = time.perf_counter()
-            if self._asked_at is None:
-                self._asked_at = now
-            elif not self._inline and now - self._asked_at > FIELDS_PATIENCE:
-                self._inline = True                          # the helper is starved: fields come inline
-                self.link.send("fields_remote", False)
-            self.processes.fields.request("fields", {
-                "key": self.name, "gen": self._gen, "method": self.name, "step": f["step"], "seed": f["seed"],
-                "config": dataclasses.asdict(self.config), "state": f.pop("field_state")})
+        self._ask_fields(f)
         self._show(f)
 
     def _update_history(self, f: dict) -> None:
@@ -421,62 +360,6 @@ class MethodTab(QtWidgets.QWidget):
             self._capture(f["step"])
         self._frame_times.append(time.perf_counter())
 
-    def _on_fields(self, key: str, reply: dict) -> None:
-        if key != self.name:
-            return
-        self._asked_at = None
-        if self._inline and self.link is not None:
-            self._inline = False                             # the helper answers again
-            self.link.send("fields_remote", True)
-        if reply.get("gen") != self._gen or not self._full_snap:
-            return                          # computed for a run that has since restarted
-        if reply["step"] < self._full_snap.get("fields_step", -1):
-            return                          # a fresher full snapshot came meanwhile
-        self._full_snap = {**self._full_snap, **reply["fields"]}
-        if self.last_frame is not None:
-            self.last_frame["snap"] = {**self.last_frame["snap"], **reply["fields"]}
-            if self.view is not None:
-                self.view.update_snapshot(self.last_frame["snap"])
-
-    def _on_preview(self, key: str, reply: dict) -> None:
-        # (a preview replaces an earlier one: the views asked again after a pan or zoom)
-        if key != self.name or self.link is not None or (self.last_frame is not None
-                                                         and not self.last_frame.get("preview")):
-            return
-        self._full_snap = reply["snap"]
-        self._preview_key = (reply["config"], self.seed)
-        self._show({"step": 0, "snap": reply["snap"], "metrics": {}, "steps_per_s": 0.0, "running": False,
-                    "preview": True})
-
-    def _request_preview(self) -> None:
-        if self.processes.fields_ready:
-            edits = list(self.view.view_edits.items()) if self.view is not None else []
-            self.processes.fields.request("preview", {"key": self.name, "gen": self._gen, "method": self.name,
-                                                      "config": dataclasses.asdict(self.config), "seed": self.seed,
-                                                      "edits": edits})
-
-    def _connect_fields(self) -> None:
-        f = self.processes.fields
-        f.fields_ready.connect(self._on_fields)
-        f.preview_ready.connect(self._on_preview)
-        f.failed.connect(lambda key, message: key == self.name and self._on_fields_failed(message))
-
-    def _on_fields_failed(self, message: str) -> None:
-        """The helper could not draw this tab's pictures: say why; the worker draws them itself."""
-        self._asked_at = None
-        self.show_error(f"the pictures could not be computed: {message}")
-        if self.link is not None and not self._inline:
-            self._inline = True
-            self.link.send("fields_remote", False)
-
-    def _on_fields_alive(self, alive: bool) -> None:
-        if alive and self.processes.fields is not None:
-            self._connect_fields()
-            if self.isVisible() and self.last_frame is None and self.link is None:
-                self._request_preview()
-        if self.link is not None:
-            self.link.send("fields_remote", alive)
-
     # ---------------------------------------------------------------- status
     def frames_per_second(self) -> float:
         """Frames drawn over the last second."""
@@ -498,45 +381,7 @@ class MethodTab(QtWidgets.QWidget):
             parts.append("not started")
         return "   ·   ".join(parts)
 
-    # ---------------------------------------------------------------- recording and sessions
-    def start_recording(self, path: str, fps: float = 15.0, scale: float = 1.0, every_steps: int = 0) -> None:
-        """Record the plots and the history: in real time (`every_steps` 0: the video lasts as long as the
-        recording), or one frame per `every_steps` training steps (a time-lapse). The indicator is the
-        window's (`recording_text`), outside what is captured, so it is never in the video."""
-        self.stop_recording()
-        self.recorder = Recorder(self.plot_area, path, fps=fps, scale=scale, every_steps=every_steps,
-                                 on_error=self._recording_failed)
-        self.status_changed.emit(f"recording to {path}")
-
-    def recording_text(self) -> str:
-        """'● REC 0:07 (real time)' or '● REC 120 frames = 8.0 s at 15 fps'; empty when not recording."""
-        return "" if self.recorder is None else f"● REC {self.recorder.describe()}"
-
-    def _capture(self, step: int) -> None:
-        try:
-            self.recorder.capture(step)
-        except Exception as e:
-            self._recording_failed(e)
-
-    def _recording_failed(self, e: Exception) -> None:
-        rec, self.recorder = self.recorder, None
-        if rec is not None:
-            rec.abort()
-        self.show_error(f"recording stopped: {e}")
-
-    def stop_recording(self) -> str | None:
-        """Finish the file; returns its path (None if nothing was recording)."""
-        rec, self.recorder = self.recorder, None
-        if rec is None:
-            return None
-        try:
-            path = rec.finish()
-        except Exception as e:
-            self.show_error(f"the recording could not be saved: {e}")
-            return None
-        self.status_changed.emit(f"saved {rec.frames} frames ({rec.seconds:.1f} s of video) to {path}")
-        return str(path)
-
+    # ---------------------------------------------------------------- sessions
     def save_session(self, path: str) -> None:
         """Saved by the worker between two steps, so the state is consistent."""
         self._send("save", str(path))
