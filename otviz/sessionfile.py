@@ -50,12 +50,16 @@ def _decode(obj: Any) -> Any:
 
 def save_session(path: str | Path, session: Session, extra: dict | None = None) -> None:
     """Write the session atomically. `extra` holds view settings worth restoring (plain values)."""
-    doc = {"format": FORMAT, "version": VERSION, "otviz": __version__,
-           "method": session.method.name, "device": str(session.method.device),
-           "state": session.method.state_dict(), "history": session.history.state_dict(),
-           "extra": extra or {}}
     with atomic_path(path) as tmp:
-        torch.save(_encode(doc), tmp)
+        torch.save(_document(session, extra), tmp)
+
+
+def _document(session: Session, extra: dict | None = None) -> dict:
+    """What a session file holds, encoded for torch.save."""
+    return _encode({"format": FORMAT, "version": VERSION, "otviz": __version__,
+                    "method": session.method.name, "device": str(session.method.device),
+                    "state": session.method.state_dict(), "history": session.history.state_dict(),
+                    "extra": extra or {}})
 
 
 def read_session_file(path: str | Path) -> dict:
@@ -142,13 +146,13 @@ def load_session(path: str | Path, device: str | None = None) -> tuple[Session, 
 
 
 def dump_session(session: Session) -> bytes:
-    """The session file's bytes (a worker's checkpoint, kept by the GUI in case the worker dies)."""
-    import tempfile
+    """The session file's bytes (a worker's checkpoint, kept by the GUI in case the worker dies): written
+    in memory, since a worker checkpoints at every pause."""
+    import io
 
-    with tempfile.TemporaryDirectory(prefix="otviz-") as d:
-        path = Path(d) / f"checkpoint{SUFFIX}"
-        save_session(path, session)
-        return path.read_bytes()
+    buf = io.BytesIO()
+    torch.save(_document(session), buf)
+    return buf.getvalue()
 
 
 def load_session_bytes(data: bytes, name: str = "checkpoint") -> Session:
