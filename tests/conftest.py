@@ -3,6 +3,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from otviz.gui.app import disable_qt_gui_thread_pool  # noqa: E402
+
+disable_qt_gui_thread_pool()            # as the app does, before pytest-qt's QApplication exists
+
 import torch  # noqa: E402
 
 torch.set_num_threads(1)

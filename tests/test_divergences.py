@@ -1,4 +1,5 @@
-"""The WGAN seed's parallel-lines example: closed forms of KL, JS, W and their empirical estimates."""
+"""The parallel lines P = {x = 0} and Q_θ = {x = θ} (the WGAN article's example): closed forms of KL, JS
+and W, and their empirical estimates."""
 import math
 
 import numpy as np
@@ -43,7 +44,8 @@ def test_js_from_definition_on_a_discretisation():
 @pytest.mark.parametrize("theta", [0.25, 1.0, -0.7])
 def test_empirical_w_agrees_with_pot_and_approaches_abs_theta(theta):
     rng = np.random.default_rng(3)
-    w, p, q = dv.empirical_w_lines(theta, 300, rng)
+    p, q = dv.sample_lines(300, rng, theta)
+    w = dv.empirical_w1(p, q)
     ref = ot.emd2(ot.unif(300), ot.unif(300), ot.dist(p, q, metric="euclidean"))
     assert w == pytest.approx(ref, rel=1e-9)
     # every pair is at least |θ| apart horizontally, so W ≥ |θ|; the y mismatch adds little
@@ -53,7 +55,8 @@ def test_empirical_w_agrees_with_pot_and_approaches_abs_theta(theta):
 def test_empirical_w_at_zero_is_the_1d_sampling_error():
     # θ = 0: both clouds on the same line; W₁ is the 1-D distance between the sorted samples.
     rng = np.random.default_rng(0)
-    w, p, q = dv.empirical_w_lines(0.0, 400, rng)
+    p, q = dv.sample_lines(400, rng, 0.0)
+    w = dv.empirical_w1(p, q)
     sorted_1d = np.mean(np.abs(np.sort(p[:, 1]) - np.sort(q[:, 1])))
     assert w == pytest.approx(sorted_1d, rel=1e-9)
     assert 0 < w < 0.1

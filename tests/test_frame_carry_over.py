@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from otviz.gui.worker import WorkerLink  # noqa: E402
-from otviz.methods.history import History  # noqa: E402
+from otviz.session.history import History  # noqa: E402
 from otviz.worker.protocol import Channel  # noqa: E402
 
 

@@ -100,7 +100,7 @@ def test_heatmap_image_lies_where_its_field_was_computed(qtbot, name):
 
 def test_headless_snapshot_covers_the_plot(tmp_path):
     from otviz.gui.headless import HeadlessRenderer
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     s = Session(trained("coulomb", 1))
     r = HeadlessRenderer(s)

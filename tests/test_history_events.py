@@ -5,8 +5,8 @@ import io
 import numpy as np
 
 from otviz.methods import method_class
-from otviz.methods.history import History
-from otviz.methods.session import Session
+from otviz.session.history import History
+from otviz.session.session import Session
 
 
 def csv_rows(h: History) -> list[dict]:

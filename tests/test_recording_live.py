@@ -1,6 +1,5 @@
 """Recording from the window: real time by default, time-lapse on request, the indicator never captured
 and never moving the plots."""
-import re
 import time
 
 import numpy as np
@@ -12,7 +11,7 @@ from PySide6 import QtCore  # noqa: E402
 
 import conftest  # noqa: E402
 from otviz.gui.export import image_to_rgb, render_image  # noqa: E402
-from otviz.recording import AnimationWriter  # noqa: E402
+from otviz.util.recording import AnimationWriter  # noqa: E402
 
 BADGE = np.array([198, 40, 40])          # the indicator's red (#c62828)
 

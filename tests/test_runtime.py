@@ -1,5 +1,5 @@
-"""Process set-up (otviz.core.runtime): torch threads from the environment, and the allocator settings
-that stop a redraw from page-faulting its buffers in again every frame."""
+"""Process set-up (otviz.core.runtime): torch threads from the environment, the allocator settings
+that stop a redraw from page-faulting its buffers in again every frame, and Qt's thread pool turned off."""
 import json
 import os
 import subprocess
@@ -73,3 +73,12 @@ def test_allocator_settings_can_be_declined():
     assert _run(code, env_extra={"OTVIZ_MALLOC_TUNING": "0"}) is False
     assert _run(code, env_extra={"MALLOC_ARENA_MAX": "2"}) is False     # the user's own malloc settings win
     assert _run(code) is True
+
+
+def test_qt_thread_pool_is_turned_off_where_the_app_starts_not_on_import():
+    code = ("import json, os; import otviz.gui.fastpoints; seen = [os.environ.get('QT_NO_GUI_THREADPOOL')]\n"
+            "from otviz.gui.app import disable_qt_gui_thread_pool; disable_qt_gui_thread_pool()\n"
+            "print(json.dumps(seen + [os.environ.get('QT_NO_GUI_THREADPOOL')]))")
+    drop = ("QT_NO_GUI_THREADPOOL", "OTVIZ_QT_THREADPOOL")
+    assert _run(code, drop=drop) == [None, "1"]
+    assert _run(code, env_extra={"OTVIZ_QT_THREADPOOL": "1"}, drop=drop) == [None, None]     # the pool kept

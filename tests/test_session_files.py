@@ -10,8 +10,8 @@ import torch
 
 from otviz.cli import main
 from otviz.methods import method_class
-from otviz.methods.session import Session
-from otviz.sessionfile import VERSION, read_session_file, save_session
+from otviz.session.file import VERSION, read_session_file, save_session
+from otviz.session.session import Session
 
 LIBRARY_WORDS = ("weights only", "weights_only", "pytorch", "torch", "unpickl", "zip", "errno", "traceback",
                  "central directory", "pickle")
@@ -99,7 +99,7 @@ def test_good_session_still_opens(good_session):
 
 
 def test_state_that_does_not_fit_is_refused_without_library_text(tmp_path, good_session):
-    from otviz.sessionfile import load_session
+    from otviz.session.file import load_session
 
     doc = torch.load(good_session, weights_only=True)
     doc["state"]["x"] = torch.zeros(3, 5)          # wrong shape for the points

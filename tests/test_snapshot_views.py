@@ -5,7 +5,7 @@ import pytest
 from PySide6 import QtGui
 
 from otviz.methods import method_class
-from otviz.methods.session import Session
+from otviz.session.session import Session
 from otviz.methods.sinkhorn import display_order
 
 
@@ -54,7 +54,7 @@ def test_swgmm_nll_panel_at_step_zero_is_a_sensible_empty_plot(renderer):
 
 
 def test_sinkhorn_orders_points_along_the_main_axis():
-    # the seed's two rows: the main axis is x, so the order is the points' own
+    # two rows of points along x: the main axis is x, so the order is the points' own
     x = np.stack([np.arange(5.0), np.zeros(5)], 1)
     y = np.stack([np.arange(5.0)[::-1], np.ones(5)], 1)
     src, tgt, angle = display_order(x, y)

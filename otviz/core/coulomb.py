@@ -10,19 +10,12 @@ The generator moves fakes down the potential.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 
 def eps_at(step: int | float, eps0: float, half_life: float) -> float:
     """Plummer softening after `step` iterations: ε(t) = ε₀ · 2^(−t / t_half)."""
     return float(eps0) * 2.0 ** (-float(step) / float(half_life))
-
-
-def plummer(r2: torch.Tensor, eps: float, d: float = 3.0) -> torch.Tensor:
-    """φ as a function of the squared distance r²: −(r² + ε²)^(−(d−2)/2)."""
-    return -_inv_power(r2 + eps * eps, d)
 
 
 def _inv_power(s: torch.Tensor, d: float) -> torch.Tensor:
@@ -37,7 +30,7 @@ def _inv_power(s: torch.Tensor, d: float) -> torch.Tensor:
 def sq_dists(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(n, m) squared Euclidean distances, computed from differences (exact near 0, unlike the
     ‖x‖² + ‖y‖² − 2xy expansion, which matters once ε is small)."""
-    if x.shape[1] == 2:                      # the app's case: contiguous columns are ~15x faster
+    if x.shape[1] == 2:                      # the app's case: contiguous columns, no strided broadcasting
         xt, yt = x.T.contiguous(), y.T.contiguous()
         dx = xt[0, :, None] - yt[0, None, :]
         dy = xt[1, :, None] - yt[1, None, :]
@@ -82,8 +75,3 @@ def potential_field(x: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, eps
     pts = torch.cat([real, fake]).to(x)
     out = [kernel(xc, pts, eps, d) @ q for xc in x.split(chunk)]
     return torch.cat(out) if out else x.new_zeros(0)
-
-
-def self_term(eps: float, d: float = 3.0) -> float:
-    """φ(0) = −1/ε^(d−2): the own-charge term that excluding the self potential removes."""
-    return -1.0 / math.pow(eps, d - 2.0)

@@ -51,16 +51,13 @@ def exact_assignment(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return exact_plan(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), p=1).perm
 
 
-def empirical_w1(x: np.ndarray, y: np.ndarray) -> float:
-    """Exact W₁ between two equal-size uniform clouds (the mean length of the optimal pairs)."""
-    perm = exact_assignment(x, y)
+def empirical_w1(x: np.ndarray, y: np.ndarray, perm: np.ndarray | None = None) -> float:
+    """Exact W₁ between two equal-size uniform clouds (the mean length of the optimal pairs).
+
+    `perm`: exact_assignment(x, y) when the caller has it already (the view draws the pairs too)."""
+    if perm is None:
+        perm = exact_assignment(x, y)
     return float(np.linalg.norm(np.asarray(x, np.float64) - np.asarray(y, np.float64)[perm], axis=1).mean())
-
-
-def empirical_w_lines(theta: float, n: int, rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray]:
-    """Empirical W₁ between n samples of P and of Q_θ, with the samples (for drawing)."""
-    p, q = sample_lines(n, rng, theta)
-    return empirical_w1(p, q), p, q
 
 
 def histogram_js(x: np.ndarray, y: np.ndarray, bins: int = 40, span: tuple[float, float, float, float] | None = None) -> float:

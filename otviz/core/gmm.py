@@ -81,8 +81,8 @@ def em_fit(x: np.ndarray, k: int, covariance: str = "diag", seed: int = 0, n_ini
         x = x[np.random.default_rng(seed).choice(len(x), max_points, replace=False)]
     gm = GaussianMixture(k, covariance_type=covariance, n_init=n_init, random_state=seed, reg_covar=VAR_FLOOR,
                          tol=tol, max_iter=max_iter)
-    # One BLAS/OpenMP thread: for these small matrices the pools only add waiting; on a busy 2-core
-    # machine a K=50 fit of 4,000 points took 20 s with two threads and 2.9 s with one.
+    # One BLAS/OpenMP thread: these matrices are too small for a pool to split the work, so its threads
+    # only wait on each other, and on a busy machine they wait for cores the other processes hold.
     with threadpool_limits(1):
         gm.fit(x)
     return GMM(gm.weights_.copy(), gm.means_.copy(), gm.covariances_.copy())

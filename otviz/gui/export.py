@@ -10,8 +10,8 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (SVGExporter)
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from otviz.atomic import atomic_path
-from otviz.recording import AnimationWriter
+from otviz.util.atomic import atomic_path
+from otviz.util.recording import AnimationWriter
 
 
 def render_image(widget: QtWidgets.QWidget, scale: float = 1.0) -> QtGui.QImage:

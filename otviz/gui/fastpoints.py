@@ -1,6 +1,6 @@
 """FastScatter: a pyqtgraph item that draws many same-coloured points within a frame.
 
-Stock ScatterPlotItem builds a spot per point (about 70 ms for 25,000 points here). This item paints
+Stock ScatterPlotItem builds and paints a spot per point, even where thousands share a pixel. This item paints
 small clouds with one QPainter.drawPoints call, and rasterises large ones itself: the points are
 mapped to device pixels with numpy, counted per pixel (np.bincount), spread over the point's disk and
 coloured through a lookup table with alpha 1 - (1 - a)^count — exactly what drawing that many
@@ -9,21 +9,10 @@ instead of one rasterised ellipse per point. Vector devices (SVG export) always 
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
 from PySide6 import QtCore, QtGui
-
-# Qt's raster engine hands big fills and image draws to a thread pool and waits for it. On a 2-core
-# machine the pool's threads take the core that training runs on, for no gain in a frame of this size
-# (25k points: 4.2 ms of CPU without the pool, 4.5 ms with it; 12 against 20 ms before the allocator
-# settings of otviz.core.runtime). The variable is read when the pool is first used (the first
-# paint), so setting it here, when the views are imported, is early enough. OTVIZ_QT_THREADPOOL=1
-# keeps the pool.
-if os.environ.get("OTVIZ_QT_THREADPOOL") != "1":
-    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 # Above this many points the raster path is used (below it drawPoints is already cheap, and a
 # full-viewport image would cost more than the points).
@@ -64,20 +53,13 @@ def alpha_lut(color: QtGui.QColor, max_count: int = 255) -> np.ndarray:
     return (A << 24) | (R << 16) | (G << 8) | B
 
 
-def rasterise(px: np.ndarray, py: np.ndarray, width: int, height: int, offsets: np.ndarray,
-              lut: np.ndarray, shift: float = 0.0) -> np.ndarray:
-    """(height, width) uint32 premultiplied ARGB image of dots at device coordinates (px, py).
-
-    offsets, shift: the dot's shape from `disk_offsets`; lut: colours by overlap count (`alpha_lut`).
-    Returns a view into a padded image (see `rasterise_padded`).
-    """
-    full, k = rasterise_padded(px, py, width, height, offsets, lut, shift)
-    return full[k:k + height, k:k + width] if k else full
-
-
 def rasterise_padded(px, py, width: int, height: int, offsets: np.ndarray, lut: np.ndarray,
                      shift: float = 0.0) -> tuple[np.ndarray, int]:
-    """The image of `rasterise` inside a border of k pixels: ((height + 2k, width + 2k) array, k)."""
+    """The uint32 premultiplied ARGB image of dots at device coordinates (px, py), a (height, width)
+    picture inside a border of k pixels: ((height + 2k, width + 2k) array, k).
+
+    offsets, shift: the dot's shape from `disk_offsets`; lut: colours by overlap count (`alpha_lut`).
+    """
     k = int(np.abs(offsets).max()) if len(offsets) else 0
     W, H = width + 2 * k, height + 2 * k          # padded so every offset stays inside the grid
     ix = np.floor(px + (shift + k)).astype(np.intp)
@@ -136,8 +118,8 @@ class FastScatter(pg.GraphicsObject):
 
     def setData(self, xy: np.ndarray) -> None:
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        # reductions along the short axis of an (n, 2) array are slow in numpy (1.5 ms for 25,000
-        # points): one sum tells whether all are finite, and the bounds come from the two columns
+        # reductions along the short axis of an (n, 2) array are slow in numpy (an inner loop of two per
+        # point): one sum tells whether all are finite, and the bounds come from the two columns
         if not np.isfinite(xy.sum()):
             xy = xy[np.isfinite(xy).all(1)]
         self.prepareGeometryChange()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from otviz.methods.session import Session
+from otviz.session.session import Session
 
 # Qt's offscreen platform says this whenever a widget is shown: nothing is wrong, and nothing can be
 # done about it, so a headless run does not print it.
@@ -39,6 +39,9 @@ def ensure_app():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         quiet_offscreen_noise()
+    from otviz.gui.app import disable_qt_gui_thread_pool
+
+    disable_qt_gui_thread_pool()
     from PySide6 import QtWidgets
 
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["otviz"])

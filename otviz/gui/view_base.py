@@ -9,8 +9,8 @@ from PySide6 import QtCore, QtWidgets
 
 pg.setConfigOptions(antialias=True, background="w", foreground="k")
 # Pens of items with many segments (assignment lines, long curves) stay 1 px wide: Qt draws 1-px
-# antialiased lines on a fast path, while 1.2 px already means stroking a path, 40x slower (2,000
-# segments: 1.6 ms against 100 ms). Wider pens are for items with a handful of segments.
+# antialiased lines on a fast path, while 1.2 px already means stroking every segment as an outline
+# and filling it, an order of magnitude slower. Wider pens are for items with a handful of segments.
 
 # Colours shared by all tabs, so "real" and "generated" mean the same everywhere.
 REAL = (40, 110, 220, 170)
@@ -197,7 +197,7 @@ def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "",
         w.setLabel("left", y)
     w.setMenuEnabled(False)
     # The axes draw the grid, so their bounding boxes cover the plot and every data update repainted
-    # their tick labels (text layout: ~10 ms of a Sinkhorn frame). Cached as pixmaps, they are only
+    # their tick labels (text layout, dearer than drawing the data). Cached as pixmaps, they are only
     # laid out again when the range changes (StickyViewBox: rarely).
     for ax in w.getPlotItem().axes.values():
         ax["item"].setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -247,20 +247,3 @@ def set_heatmap(item: pg.ImageItem, values: np.ndarray, rect: tuple[float, float
     if bar is not None and getattr(item, "_otviz_bar_levels", None) != levels:
         item._otviz_bar_levels = levels          # setting equal levels still lays the bar's axis out again
         bar.setLevels(levels)
-
-
-def ellipse_path(means: np.ndarray, covs: np.ndarray, scale: np.ndarray | float = 1.0,
-                 n: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of closed ellipses (one per mean/cov, NaN-separated) for one PlotDataItem, connect='finite'."""
-    means = np.asarray(means, dtype=np.float64).reshape(-1, 2)
-    covs = np.asarray(covs, dtype=np.float64).reshape(-1, 2, 2)
-    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (len(means),))
-    t = np.linspace(0, 2 * np.pi, n)
-    circle = np.stack([np.cos(t), np.sin(t)], 0)                   # (2, n)
-    out = np.full((len(means), n + 1, 2), np.nan)
-    for k, (m, c, s) in enumerate(zip(means, covs, scale)):
-        w, v = np.linalg.eigh((c + c.T) / 2)
-        a = v @ np.diag(np.sqrt(np.clip(w, 0, None))) * s
-        out[k, :n] = (a @ circle).T + m
-    out = out.reshape(-1, 2)
-    return out[:, 0], out[:, 1]

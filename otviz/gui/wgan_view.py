@@ -12,7 +12,6 @@ from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, ma
 
 THETA_MAX = 1.0
 THETA_STEPS = 200                 # slider ticks per unit of θ
-LOG2 = float(np.log(2.0))
 KL_DRAW = 1.25                    # height at which "KL = ∞" is drawn
 CRITIC_TITLE = "critic f − mean{unit}, arrows −∂L_G/∂x"
 
@@ -36,42 +35,8 @@ class DivergencePanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.n = 200
         self.theta = 0.5
-        self.lines_plot = make_plot("P (x = 0) and Q_θ (x = θ), exact OT pairs", x="x", y="y")
-        self.pairs = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs")
-        self.p_pts = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(REAL), pen=None, name="P")
-        self.q_pts = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(FAKE), pen=None, name="Q_θ")
-        self.lines_plot.addLegend(offset=(5, 5))
-        for item in (self.pairs, self.p_pts, self.q_pts):
-            self.lines_plot.addItem(item)
-        self.lines_plot.setXRange(-THETA_MAX - 0.2, THETA_MAX + 0.2)
-        self.lines_plot.setYRange(-0.1, 1.1)
-
-        self.curves = make_plot("divergences against θ", equal=False, x="θ", y="value [nats / distance]")
-        self.curves.addLegend(offset=(5, 5))
-        th = np.linspace(-THETA_MAX, THETA_MAX, 401)
-        c = dv.divergence_curves(th)
-        self.curves.plot(th, c["w"], pen=pg.mkPen(ACCENT, width=2.5), name="W = |θ|")
-        js = np.where(th == 0, np.nan, c["js"])                     # the jump at θ = 0 is left open
-        self.curves.plot(th, js, pen=pg.mkPen((200, 60, 60), width=2.5), connect="finite", name="JS = log 2 (θ ≠ 0)")
-        kl = np.where(th == 0, np.nan, KL_DRAW)
-        self.curves.plot(th, kl, pen=pg.mkPen((120, 60, 160), width=2.5, style=QtCore.Qt.PenStyle.DashLine),
-                         connect="finite", name="KL = ∞ (θ ≠ 0)")
-        self.curves.plot([0.0], [0.0], pen=None, symbol="o", symbolSize=9, symbolBrush=(0, 0, 0),
-                         name="all three = 0 at θ = 0")
-        label = pg.TextItem("∞", color=(120, 60, 160), anchor=(0.5, 1.0))
-        label.setPos(0.9, KL_DRAW)
-        self.curves.addItem(label)
-        self.emp_w = pg.ScatterPlotItem(size=11, symbol="x", pen=pg.mkPen((0, 0, 0), width=2), brush=None,
-                                        name="empirical W (exact OT on samples)")
-        self.emp_js = pg.ScatterPlotItem(size=10, symbol="t", pen=pg.mkPen((200, 60, 60)), brush=None,
-                                         name="binned JS of the samples")
-        self.curves.addItem(self.emp_w)
-        self.curves.addItem(self.emp_js)
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 0, 0, 160), width=1.5), movable=True,
-                                      bounds=(-THETA_MAX, THETA_MAX))
-        self.curves.addItem(self.cursor)
-        self.curves.setYRange(-0.05, 2.0)               # the legend sits above the curves
-        self.curves.setXRange(-THETA_MAX, THETA_MAX)
+        self._build_lines_plot()
+        self._build_curves()
 
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(-int(THETA_MAX * THETA_STEPS), int(THETA_MAX * THETA_STEPS))
@@ -103,6 +68,47 @@ class DivergencePanel(QtWidgets.QWidget):
         self.n_box.valueChanged.connect(self._set_n)
         self.set_theta(self.theta, force=True)
 
+    def _build_lines_plot(self) -> None:
+        """P and Q_θ as points on their lines, with the exact OT pairs between them."""
+        self.lines_plot = make_plot("P (x = 0) and Q_θ (x = θ), exact OT pairs", x="x", y="y")
+        self.pairs = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs")
+        self.p_pts = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(REAL), pen=None, name="P")
+        self.q_pts = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(FAKE), pen=None, name="Q_θ")
+        self.lines_plot.addLegend(offset=(5, 5))
+        for item in (self.pairs, self.p_pts, self.q_pts):
+            self.lines_plot.addItem(item)
+        self.lines_plot.setXRange(-THETA_MAX - 0.2, THETA_MAX + 0.2)
+        self.lines_plot.setYRange(-0.1, 1.1)
+
+    def _build_curves(self) -> None:
+        """KL, JS and W against θ in closed form, the empirical estimates, and a draggable θ cursor."""
+        self.curves = make_plot("divergences against θ", equal=False, x="θ", y="value [nats / distance]")
+        self.curves.addLegend(offset=(5, 5))
+        th = np.linspace(-THETA_MAX, THETA_MAX, 401)
+        c = dv.divergence_curves(th)
+        self.curves.plot(th, c["w"], pen=pg.mkPen(ACCENT, width=2.5), name="W = |θ|")
+        js = np.where(th == 0, np.nan, c["js"])                     # the jump at θ = 0 is left open
+        self.curves.plot(th, js, pen=pg.mkPen((200, 60, 60), width=2.5), connect="finite", name="JS = log 2 (θ ≠ 0)")
+        kl = np.where(th == 0, np.nan, KL_DRAW)
+        self.curves.plot(th, kl, pen=pg.mkPen((120, 60, 160), width=2.5, style=QtCore.Qt.PenStyle.DashLine),
+                         connect="finite", name="KL = ∞ (θ ≠ 0)")
+        self.curves.plot([0.0], [0.0], pen=None, symbol="o", symbolSize=9, symbolBrush=(0, 0, 0),
+                         name="all three = 0 at θ = 0")
+        label = pg.TextItem("∞", color=(120, 60, 160), anchor=(0.5, 1.0))
+        label.setPos(0.9, KL_DRAW)
+        self.curves.addItem(label)
+        self.emp_w = pg.ScatterPlotItem(size=11, symbol="x", pen=pg.mkPen((0, 0, 0), width=2), brush=None,
+                                        name="empirical W (exact OT on samples)")
+        self.emp_js = pg.ScatterPlotItem(size=10, symbol="t", pen=pg.mkPen((200, 60, 60)), brush=None,
+                                         name="binned JS of the samples")
+        self.curves.addItem(self.emp_w)
+        self.curves.addItem(self.emp_js)
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((0, 0, 0, 160), width=1.5), movable=True,
+                                      bounds=(-THETA_MAX, THETA_MAX))
+        self.curves.addItem(self.cursor)
+        self.curves.setYRange(-0.05, 2.0)               # the legend sits above the curves
+        self.curves.setXRange(-THETA_MAX, THETA_MAX)
+
     def _set_n(self, n: int) -> None:
         self.n = int(n)
         self.set_theta(self.theta, force=True)
@@ -119,7 +125,7 @@ class DivergencePanel(QtWidgets.QWidget):
         # The same y draws for every θ (fixed seed), so moving the slider only slides Q sideways.
         p, q = dv.sample_lines(self.n, np.random.default_rng(0), theta)
         plan = dv.exact_assignment(p, q)
-        self.w_emp = float(np.linalg.norm(p - q[plan], axis=1).mean())
+        self.w_emp = dv.empirical_w1(p, q, plan)
         self.js_emp = dv.histogram_js(p, q, bins=20, span=(-THETA_MAX - 0.05, THETA_MAX + 0.05, 0.0, 1.0))
         self.p_pts.setData(pos=p)
         self.q_pts.setData(pos=q)

@@ -16,6 +16,6 @@ for _name in REGISTRY:
 
 import sklearn.mixture  # noqa: E402,F401  (EM overlays and the GMM fit of generated points)
 
-import otviz.sessionfile  # noqa: E402,F401
+import otviz.session.file  # noqa: E402,F401
 import otviz.worker.fields  # noqa: E402,F401
 import otviz.worker.loop  # noqa: E402,F401

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from otviz.atomic import atomic_write_text
+from otviz.util.atomic import atomic_write_text
 
 
 class History:

@@ -13,7 +13,8 @@ def resource_path(name: str) -> Path:
             return p
     except ModuleNotFoundError:
         pass
-    p = Path(__file__).resolve().parent.parent / "resources" / name
+    # from a checkout or a bundle: <root>/resources beside <root>/otviz (this file is <root>/otviz/util/)
+    p = Path(__file__).resolve().parents[2] / "resources" / name
     if p.exists():
         return p
     raise FileNotFoundError(f"otviz resource {name!r} is missing from the installation")

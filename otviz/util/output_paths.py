@@ -5,7 +5,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from otviz.recording import FORMATS
+from otviz.util.recording import FORMATS
 
 # option -> (suffixes it writes, what they are called in a message)
 SUFFIXES = {

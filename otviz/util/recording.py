@@ -6,10 +6,11 @@ is written under a temporary name and renamed when the recording is closed.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from otviz.util.atomic import temp_beside
 
 FORMATS = {".gif": "gif", ".apng": "apng", ".png": "apng", ".mp4": "mp4"}
 
@@ -27,20 +28,13 @@ class AnimationWriter:
     def __init__(self, path: str | Path, fps: float = 15.0, size: tuple[int, int] | None = None):
         self.path = Path(path)
         self.kind = animation_format(self.path)
-        if not self.path.parent.is_dir():
-            raise OSError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         if not 0 < fps <= 120:
             raise ValueError(f"frame rate must be in (0, 120], got {fps}")
         self.fps = float(fps)
         self.size = size                      # (width, height), fixed by the first frame if None
         self.frames = 0
         self._gen = None
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.path.suffix, dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self._tmp, 0o666 & ~umask)      # not mkstemp's private 0600
+        self._tmp = temp_beside(self.path)
 
     def _open(self, width: int, height: int) -> None:
         import imageio_ffmpeg

@@ -15,13 +15,12 @@ import numpy as np
 import torch
 
 from otviz import __version__
-from otviz.atomic import atomic_path
+from otviz.util.atomic import atomic_path
 from otviz.methods import method_class
-from otviz.methods.session import Session
+from otviz.session.session import Session
 
 FORMAT = "otviz-session"
 VERSION = 1
-SUFFIX = ".otviz"
 
 
 def _encode(obj: Any) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from otviz.methods.base import Diverged, Method
-from otviz.methods.history import History
+from otviz.session.history import History
 
 
 class Session:

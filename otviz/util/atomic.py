@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Iterator
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
+def temp_beside(path: str | os.PathLike) -> Path:
+    """A new empty file with a hidden name in `path`'s folder, to be renamed to `path` once written.
+
+    OSError naming `path` when the folder is missing or refuses new files."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -20,11 +21,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except OSError as e:
         raise OSError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
-    tmp = Path(tmp)
     # mkstemp makes the file private (0600); an exported figure gets the usual mode (0666 less umask)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
+    tmp = temp_beside(path)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Small utilities with no knowledge of methods: atomic writes, animation files, output checks, shipped resources."""
