@@ -81,7 +81,7 @@ def test_restart_param_waits_for_apply(qtbot, window):
     conftest.wait_first_frame(qtbot, tab)
     tab.panel.rows["dataset"].editor.setCurrentText("seed_rows")
     assert tab.panel.apply_button.isEnabled()
-    assert tab.link is None and tab.config.dataset == "moons"  # staged, not applied
+    assert tab.link is None and tab.config.dataset == "two_moons"  # staged, not applied
     tab.panel.apply_button.click()
     qtbot.waitUntil(lambda: tab.last_frame["snap"]["x"].shape == (5, 2), timeout=60_000)
     assert tab.config.dataset == "seed_rows" and tab.step == 0

@@ -8,7 +8,7 @@ import torch
 
 from otviz.methods.base import Diverged
 from otviz.methods.realnvp import RealNVPConfig, RealNVPMethod
-from otviz.methods.session import Session
+from otviz.session.session import Session
 
 
 def make(seed=0, **kw):
@@ -19,7 +19,7 @@ def make(seed=0, **kw):
 def test_defaults_follow_the_seed():
     cfg = RealNVPConfig()
     assert (cfg.dataset, cfg.noise, cfg.n_flows, cfg.hidden, cfg.lr, cfg.batch_size) == \
-        ("moons", 0.05, 4, 256, 1e-3, 256)
+        ("two_moons", 0.05, 4, 256, 1e-3, 256)
     live = {s.name for s in RealNVPMethod.specs() if s.live}
     assert {"lr", "batch_size"} <= live and not {"n_flows", "hidden", "dataset", "noise"} & live
 
@@ -208,7 +208,7 @@ def test_pictures_are_fields_another_instance_draws_over_a_drawn_target():
 
 
 def test_session_file_continues_exactly(tmp_path):
-    from otviz.sessionfile import load_session, save_session
+    from otviz.session.file import load_session, save_session
 
     s = Session(make(hidden=16, seed=2))
     for _ in range(25):

@@ -1,4 +1,4 @@
-"""SW-GMM method: the seed's run on Old Faithful, its three lessons, config refusals, snapshots, state, CLI."""
+"""SW-GMM method: the default run on Old Faithful, its three lessons, config refusals, snapshots, state, CLI."""
 import math
 import os
 import subprocess
@@ -11,7 +11,7 @@ import torch
 from otviz.core.sliced import angles_to_directions, project_gmm, wasserstein_to_gmm_1d
 from otviz.methods import method_class
 from otviz.methods.base import Diverged
-from otviz.methods.session import Session
+from otviz.session.session import Session
 from otviz.methods.swgmm import SWGMMMethod
 
 
@@ -36,7 +36,7 @@ def test_registered_under_its_name():
     assert SWGMMMethod.title == "SW-GMM"
 
 
-def test_seed_run_on_old_faithful_drops_sw_and_reaches_em_likelihood():
+def test_default_run_on_old_faithful_drops_sw_and_reaches_em_likelihood():
     s = Session(SWGMMMethod(seed=0))
     assert len(s.method.x_np) == 272
     assert np.allclose(s.method.x_np.mean(0), 0) and np.allclose(s.method.x_np.std(0), 1)
@@ -214,7 +214,7 @@ def test_csv_dataset_and_its_errors(tmp_path):
     assert m.x_np.shape == (50, 2) and np.allclose(m.x_np.std(0), 1)
     bad = tmp_path / "bad.csv"
     bad.write_text("1,2\n3,oops\n")
-    with pytest.raises(ValueError, match="bad.csv: line 2"):
+    with pytest.raises(ValueError, match="bad.csv, line 2: expected two numbers, found 'oops'"):
         m.update({"csv_path": str(bad)})
     flat = tmp_path / "flat.csv"
     flat.write_text("1,2\n3,2\n5,2\n")

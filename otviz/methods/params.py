@@ -27,6 +27,12 @@ class ParamSpec:
     unit: str = ""
     label: str = ""
     widget: str = ""               # "" (by type), "file" (a path picked with a file dialog), "angles" ...
+    # (old, new) pairs: a choice's former name, still accepted and stored as the new one
+    aliases: tuple[tuple[str, str], ...] = ()
+
+    def renamed(self, value: Any) -> Any:
+        """`value` under its current name (a former name of a choice is mapped, anything else kept)."""
+        return dict(self.aliases).get(value, value) if self.aliases and isinstance(value, str) else value
 
     def coerce(self, value: Any) -> Any:
         """Typed, validated value, or ValueError saying why it is refused."""
@@ -61,18 +67,20 @@ class ParamSpec:
             if self.hi is not None and value > self.hi:
                 raise ValueError(f"{name}: must be at most {self.hi:g}, got {value:g}")
             return value
-        value = str(value)
+        given = str(value)
+        value = self.renamed(given)
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+            raise ValueError(f"{name}: {given!r} is not one of {', '.join(map(str, self.choices))}")
         return value
 
 
 def param(default: Any, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
           choices: tuple | None = None, log: bool = False, live: bool = True, help: str = "",
-          unit: str = "", label: str = "", widget: str = "") -> Any:
-    """A config field with the metadata the control panel and the CLI need."""
+          unit: str = "", label: str = "", widget: str = "", aliases: dict[str, str] | None = None) -> Any:
+    """A config field with the metadata the control panel and the CLI need. `aliases`: {old name: choice}."""
+    kept = tuple((k, v) for k, v in (aliases or {}).items() if choices and v in choices)
     meta = dict(lo=lo, hi=hi, lo_open=lo_open, choices=tuple(choices) if choices else None, log=log,
-                live=live, help=help, unit=unit, label=label, widget=widget)
+                live=live, help=help, unit=unit, label=label, widget=widget, aliases=kept)
     return field(default=default, metadata={"otviz": meta})
 
 

@@ -10,7 +10,7 @@ from scipy.ndimage import zoom
 from otviz.core import datasets
 from otviz.core.flows import RealNVP, unswap
 from otviz.methods.base import Method, load_module_weights, module_weights
-from otviz.methods.realnvp_config import DATASETS, INFO, RealNVPConfig  # noqa: F401  (re-exported)
+from otviz.methods.realnvp_config import INFO, RealNVPConfig  # noqa: F401  (re-exported)
 
 N_HELD_OUT = 1000           # fixed held-out sample for the nll metric (built-in datasets)
 N_SHOWN = 1000              # data / base points drawn and pushed through the layers
@@ -40,18 +40,15 @@ class RealNVPMethod(Method, info=INFO):
     def _make_data(self) -> tuple[np.ndarray, np.ndarray]:
         cfg, rng = self.config, self.rng
         n = cfg.n_data + N_HELD_OUT
-        if cfg.dataset == "moons":
-            x = datasets.two_moons(n, rng, noise=cfg.noise)
-        elif cfg.dataset == "ring8":
-            x = datasets.ring8(n, rng, radius=2.0, std=cfg.noise)
-        elif cfg.dataset == "gaussian":
-            x = datasets.gaussian(n, rng, mean=(1.0, -0.5), std=0.5)
-        elif cfg.dataset == "swiss_roll":
-            x = datasets.swiss_roll(n, rng, noise=cfg.noise * 7.5)   # swiss_roll divides by 7.5
-        elif cfg.dataset == "grid25":
-            x = rng.permutation(datasets.grid25(n, rng, spacing=1.0, std=cfg.noise))
-        else:
-            x = rng.permutation(datasets.load_points_csv(cfg.csv_path))
+        # `noise` is the one spread control: each dataset reads it in its own unit
+        options = {"two_moons": dict(noise=cfg.noise), "ring8": dict(radius=2.0, std=cfg.noise),
+                   "gaussians": dict(mean=(1.0, -0.5), std=0.5),
+                   "swiss_roll": dict(noise=cfg.noise * 7.5),          # swiss_roll divides by 7.5
+                   "grid25": dict(spacing=1.0, std=cfg.noise), "csv": dict(path=cfg.csv_path)}
+        x = datasets.make(cfg.dataset, n, rng, **options[cfg.dataset])
+        if cfg.dataset in ("grid25", "csv"):          # both come ordered (by centre, as in the file)
+            x = rng.permutation(x)
+        if cfg.dataset == "csv":
             n_test = max(2, len(x) // 5)
             return x[n_test:], x[:n_test]
         return x[: cfg.n_data], x[cfg.n_data:]

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
 
-DATASETS = ("moons", "ring8", "gaussian", "swiss_roll", "grid25", "csv")
+DATASETS = datasets.offered("two_moons", "ring8", "gaussians", "swiss_roll", "grid25", "csv")
 
 
 @dataclass
 class RealNVPConfig:
-    dataset: str = param("moons", choices=DATASETS, live=False,
+    dataset: str = param("two_moons", choices=DATASETS, aliases=datasets.ALIASES, live=False,
                          help="Target points: two moons, 8 Gaussians on a ring, one Gaussian, swiss roll, "
                               "a 5×5 grid of Gaussians (spacing 1), or a CSV file")
     noise: float = param(0.05, lo=0.0, hi=0.5, live=False,

@@ -18,20 +18,15 @@ class SinkhornMethod(Method, info=INFO):
     def _check_config(self, cfg: SinkhornConfig) -> None:
         if cfg.dataset == "csv" and not (cfg.source_csv and cfg.target_csv):
             raise ValueError("dataset csv: choose both a source and a target CSV file")
+        if cfg.dataset == "csv":      # a bad file is refused here, not half-way through a reset
+            for path in (cfg.source_csv, cfg.target_csv):
+                datasets.load_points_csv(path)
 
     # ------------------------------------------------------------------ data
     def _build(self) -> None:
         cfg = self.config
-        if cfg.dataset == "seed_rows":
-            x, y = datasets.seed_rows(5)
-        elif cfg.dataset == "moons":
-            x, y = datasets.two_moons_split(cfg.n_points, self.rng)
-        elif cfg.dataset == "gaussians":
-            x = datasets.gaussian(cfg.n_points, self.rng, mean=(-1.5, 0.0), std=0.5)
-            y = datasets.gaussian(cfg.n_points, self.rng, mean=(1.5, 0.5), std=0.8)
-        else:
-            x = datasets.load_points_csv(cfg.source_csv)
-            y = datasets.load_points_csv(cfg.target_csv)
+        options = {"csv": dict(paths=(cfg.source_csv, cfg.target_csv))}.get(cfg.dataset, {})
+        x, y = datasets.make_pair(cfg.dataset, cfg.n_points, self.rng, **options)
         self.x = torch.tensor(x, dtype=torch.float64, device=self.device)
         self.y = torch.tensor(y, dtype=torch.float64, device=self.device)
         self._pots = None            # warm start of the displayed solve

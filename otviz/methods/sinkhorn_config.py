@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
+
+# the source and target clouds come from the catalogue's (source, target) form of each dataset
+DATASETS = datasets.offered("seed_rows", "two_moons", "gaussians", "csv", pair=True)
 
 
 @dataclass
 class SinkhornConfig:
-    dataset: str = param("moons", choices=("seed_rows", "moons", "gaussians", "csv"), live=False,
+    dataset: str = param("two_moons", choices=DATASETS, aliases=datasets.ALIASES, live=False,
                          help="Point sets: two rows of points, two moons split by class, two Gaussians, or CSV files")
-    n_points: int = param(40, lo=2, hi=2000, live=False, help="Points per cloud (moons, gaussians)")
+    n_points: int = param(40, lo=2, hi=2000, live=False, help="Points per cloud (two_moons, gaussians)")
     source_csv: str = param("", widget="file", live=False, help="CSV of source points (dataset = csv)")
     target_csv: str = param("", widget="file", live=False, help="CSV of target points (dataset = csv)")
     eps: float = param(0.1, lo=1e-3, hi=10.0, log=True, help="Entropic regularisation ε: small is sharp, large is blurry")

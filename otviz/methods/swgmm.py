@@ -1,7 +1,6 @@
-"""SW-GMM tab's method: fit a Gaussian mixture to 2-D points by the sliced p-Wasserstein distance (seed 000)."""
+"""SW-GMM tab's method: fit a Gaussian mixture to 2-D points by the sliced p-Wasserstein distance."""
 from __future__ import annotations
 
-import functools
 import math
 import os
 
@@ -18,8 +17,9 @@ from otviz.methods.swgmm_config import AXES, INFO, SWGMMConfig  # noqa: F401  (S
 
 CDF_GRID = 200              # points of the GMM CDF curve in view (c)
 MAX_SLICED_STEPS = 5        # Adam ascent steps on the angle per training step
-# The EM reference is fitted at every rebuild, in the worker: its cost is bounded (a K=50 full fit of
-# 20,000 points run to tol 1e-6 took minutes); Old Faithful's fit (272 points, K=5) converges in 0.1 s.
+# The EM reference is fitted at every rebuild, in the worker: its cost grows with points × K × iterations
+# and a rebuild waits for it, so points, iterations and tolerance are bounded (small data sets converge
+# long before the bounds; a big one would otherwise hold the rebuild for minutes).
 EM_RESTARTS = 3
 EM_TOL, EM_MAX_ITER, EM_MAX_POINTS = 1e-5, 300, 4000
 NLL_MAX_POINTS = 5000       # the nll metric on a fixed random subset beyond this many points (exact below)
@@ -38,23 +38,18 @@ class SWGMMMethod(Method, info=INFO):
         if cfg.dataset == "csv":
             if not cfg.csv_path:
                 raise ValueError("dataset csv: choose a CSV file of points")
-            n = len(_zscored(_csv_points(cfg.csv_path), os.path.basename(cfg.csv_path)))   # refused here, not mid-reset
+            # refused here, not mid-reset (the file is read once: the catalogue keeps it for the build)
+            n = len(_zscored(datasets.load_points_csv(cfg.csv_path), os.path.basename(cfg.csv_path)))
         else:
-            n = 272 if cfg.dataset == "old_faithful" else cfg.n_points
+            n = datasets.CATALOGUE[cfg.dataset].size or cfg.n_points
         if n < cfg.n_components:
             raise ValueError(f"components K: {cfg.n_components} components need at least as many points ({n})")
 
     # ------------------------------------------------------------------ data and model
     def _load_points(self) -> np.ndarray:
-        cfg, n, rng = self.config, self.config.n_points, self.rng
-        makers = {"two_moons": datasets.two_moons, "ring8": datasets.ring8, "gaussian": datasets.gaussian,
-                  "swiss_roll": datasets.swiss_roll}
-        if cfg.dataset == "old_faithful":
-            x = datasets.old_faithful()
-        elif cfg.dataset == "csv":
-            x = _csv_points(cfg.csv_path)
-        else:
-            x = makers[cfg.dataset](n, rng)
+        cfg = self.config
+        options = {"path": cfg.csv_path} if cfg.dataset == "csv" else {}
+        x = datasets.make(cfg.dataset, cfg.n_points, self.rng, **options)
         return _zscored(x, cfg.dataset)
 
     def _build(self) -> None:
@@ -224,20 +219,6 @@ def _zscored(x: np.ndarray, name: str) -> np.ndarray:
     if len(x) < 2 or (sd < 1e-12).any():
         raise ValueError(f"{name}: the points need a spread in both columns to be z-scored")
     return (x - x.mean(0)) / sd
-
-
-def _csv_points(path: str) -> np.ndarray:
-    """The points of a CSV file, read once per file version (config checks run on every change)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return datasets.load_points_csv(path)          # raises with the file name and the reason
-    return _csv_cached(str(path), st.st_mtime_ns, st.st_size).copy()
-
-
-@functools.lru_cache(maxsize=4)
-def _csv_cached(path: str, mtime_ns: int, size: int) -> np.ndarray:
-    return datasets.load_points_csv(path)
 
 
 def _weight_scales(weights: np.ndarray) -> np.ndarray:

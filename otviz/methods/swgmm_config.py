@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
+
+DATASETS = datasets.offered("old_faithful", "two_moons", "ring8", "gaussians", "swiss_roll", "csv")
 
 # Direction (degrees) of the per-point cost and CDF views
 AXES = {"x": 0.0, "y": 90.0, "diagonal": 45.0, "anti-diagonal": 135.0}
@@ -21,10 +24,9 @@ FIXED_PRESETS = {
 
 @dataclass
 class SWGMMConfig:
-    dataset: str = param("old_faithful",
-                         choices=("old_faithful", "two_moons", "ring8", "gaussian", "swiss_roll", "csv"),
-                         live=False, help="Data to fit (z-scored per column): Old Faithful (272 eruptions), "
-                                          "the app's toy sets, or a CSV file of points")
+    dataset: str = param("old_faithful", choices=DATASETS, aliases=datasets.ALIASES, live=False,
+                         help="Data to fit (z-scored per column): Old Faithful (272 eruptions), "
+                              "the app's toy sets, or a CSV file of points")
     csv_path: str = param("", widget="file", live=False, help="CSV of 2-D points (dataset = csv)")
     n_points: int = param(500, lo=10, hi=20_000, live=False, help="Points drawn for the toy datasets "
                                                                   "(Old Faithful always has 272)")
