@@ -1,6 +1,6 @@
-"""Topic 6, Coulomb GAN: steps/s at the seed's batch of 512 (the method's defaults, metrics included), and
+"""Topic 6, Coulomb GAN: steps/s at the default batch of 512 (the method's defaults, metrics included), and
 with `--flag modes` (python -m benchmarks --coulomb-modes) the wall time until >= 24 of 25 modes are
-captured, training headless with the seed's settings."""
+captured, training headless with the method's defaults."""
 from __future__ import annotations
 
 import time
@@ -14,7 +14,7 @@ MODES_CAP_S = 480.0           # give up after 8 minutes
 
 def step_rate(seconds: float, batch: int = 512) -> dict:
     from otviz.methods import method_class
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     s = Session(method_class("coulomb")(seed=0))
     s.update({"batch_size": batch})
@@ -29,10 +29,10 @@ def step_rate(seconds: float, batch: int = 512) -> dict:
 
 
 def time_to_modes(cap_s: float = MODES_CAP_S, seed: int = 0) -> dict:
-    """Wall time until >= 24/25 modes (the SPEC's coverage: a centre counts once one high-quality sample
+    """Wall time until >= 24/25 modes (the method's coverage metric: a centre counts once one high-quality sample
     is nearest to it), and until that holds with >= 50 % of the samples high-quality as well."""
     from otviz.methods import method_class
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     s = Session(method_class("coulomb")(seed=seed))
     t0 = time.perf_counter()

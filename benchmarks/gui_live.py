@@ -33,7 +33,7 @@ import sys, time
 from otviz.core.runtime import configure_process
 configure_process()
 from otviz.methods import method_class
-from otviz.methods.session import Session
+from otviz.session.session import Session
 s = Session(method_class(sys.argv[1])(seed=0))
 for _ in range(3):
     s.step()
@@ -102,9 +102,11 @@ def memory_mb(pids: list[int]) -> tuple[float, float]:
 def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float, float]]:
     from PySide6 import QtCore, QtWidgets
 
+    from otviz.gui.app import disable_qt_gui_thread_pool
     from otviz.gui.main_window import MainWindow
     from otviz.methods import method_names
 
+    disable_qt_gui_thread_pool()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     win = MainWindow()
     win.resize(*size)
@@ -154,7 +156,7 @@ def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float
         late.clear()
         last[0] = None
         timer.start(TICK_MS)
-        t0, k0 = time.perf_counter(), len(drawn)
+        k0 = len(drawn)
         wait(seconds)
         timer.stop()
         window = drawn[k0:]

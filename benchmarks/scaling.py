@@ -30,7 +30,7 @@ def size_param(cls) -> str | None:
 
 def step_time(cls, overrides: dict, budget_s: float) -> tuple[float, int]:
     """Median seconds per Session.step() for a run built with `overrides` (first step excluded)."""
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     spec = {s.name: s for s in cls.specs()}
     cfg = dataclasses.replace(cls.Config(), **{k: spec[k].coerce(v) for k, v in overrides.items() if k in spec})

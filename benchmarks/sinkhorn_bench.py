@@ -6,8 +6,8 @@ re-solve after one point moved (what a drag in the tab costs).
 Conventions: otviz stops on the L1 row-marginal error; POT on the L2 column-marginal error (looser, up to
 sqrt(n)); GeomLoss has no tolerance (eps-scaling, one update per level: its accuracy is set by
 `scaling`) and uses the cost |x-y|^2/2, so it is run with blur = sqrt(eps/2) and its value doubled.
-POT takes about 95 s at eps 0.01 here: it runs under a time cap, and if the cap stops it the time to
-reach 1e-6 is extrapolated from the linear rate of its last errors (marked "extrapolated").
+POT's numpy loop converges slowly at eps 0.01: it runs under a time cap, and if the cap stops it the
+time to reach 1e-6 is extrapolated from the linear rate of its last errors (marked "extrapolated").
 """
 from __future__ import annotations
 

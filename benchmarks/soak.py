@@ -22,7 +22,7 @@ def rss_mib(pid: int | str = "self") -> float:
 
 def soak_headless(method: str, seconds: float, every: float) -> list[tuple[float, int, float]]:
     from otviz.methods import method_class
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     s = Session(method_class(method)(seed=0))
     t0 = time.perf_counter()
@@ -40,8 +40,10 @@ def soak_gui(method: str, seconds: float, every: float) -> list[tuple[float, int
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore, QtWidgets
 
+    from otviz.gui.app import disable_qt_gui_thread_pool
     from otviz.gui.main_window import MainWindow
 
+    disable_qt_gui_thread_pool()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     win = MainWindow(methods=[method])
     win.show()

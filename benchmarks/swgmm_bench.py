@@ -1,4 +1,4 @@
-"""Topic 5, SW-GMM: the seed's run (100 steps, 5 random directions, K = 5, Old Faithful) through the
+"""Topic 5, SW-GMM: the default run (100 steps, 5 random directions, K = 5, Old Faithful) through the
 registered method, and how one step (SW_2^2 to a 5-component GMM over 5 directions, its gradient and an
 Adam update) grows with the data: 1k, 10k and 100k points."""
 from __future__ import annotations
@@ -13,10 +13,10 @@ from benchmarks.common import Row
 TARGET_S = 1.0
 
 
-def seed_run(steps: int = 100, repeat: int = 3) -> dict:
-    """Best of `repeat` wall times of `steps` Session steps with the method's defaults (the seed's run)."""
+def default_run(steps: int = 100, repeat: int = 3) -> dict:
+    """Best of `repeat` wall times of `steps` Session steps with the method's defaults."""
     from otviz.methods import method_class
-    from otviz.methods.session import Session
+    from otviz.session.session import Session
 
     cls = method_class("swgmm")
     times, cpus, builds = [], [], []
@@ -61,7 +61,7 @@ def core_step_time(n: int, steps: int = 5, k: int = 5, n_dirs: int = 5) -> float
 
 def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
     rows = []
-    r = seed_run(repeat=2 if quick else 3)
+    r = default_run(repeat=2 if quick else 3)
     rows.append(Row("swgmm", "100 steps, 5 directions, Old Faithful", r["time"], "s", target=f"<= {TARGET_S:g} s",
                     ok=r["time"] <= TARGET_S,
                     note=f"CPU {r['cpu']:.2f} s; {r['config']}; building the run (Dirichlet start, EM overlay fit) {r['build']:.2f} s; "

@@ -84,38 +84,43 @@ class ProgressBar:
         self.stream.write("\n")
 
 
+def open_session(args):
+    """The session `otviz run` trains: loaded (--load) or new, with the --set changes; ValueError if it
+    or any requested output cannot be had."""
+    from otviz.session.session import Session
+
+    if args.load:
+        from otviz.session.file import load_session
+
+        session, _ = load_session(args.load, device=getattr(args, "device", None))
+        if session.method.name != args.method:
+            raise ValueError(f"{args.load}: a {session.method.name} session, not {args.method}")
+        if args.set:
+            session.update(parse_sets(type(session.method), args.set))
+    else:
+        session = Session(make_method(args.method, args.set, args.seed, args.device))
+    if args.steps < 0:
+        raise ValueError("--steps must be 0 or more")
+    # every output is checked before training: a refusal after an hour's run loses the hour
+    from otviz.util.output_paths import check_outputs
+    check_outputs({"--snapshot": args.snapshot, "--record": args.record, "--history": args.history,
+                   "--save": args.save})
+    return session
+
+
 def cmd_run(args) -> int:
-    from otviz.methods.base import Diverged
-    from otviz.methods.session import Session
-
     try:
-        if args.load:
-            from otviz.sessionfile import load_session
-
-            session, _ = load_session(args.load, device=getattr(args, "device", None))
-            if session.method.name != args.method:
-                raise ValueError(f"{args.load}: a {session.method.name} session, not {args.method}")
-            if args.set:
-                session.update(parse_sets(type(session.method), args.set))
-        else:
-            session = Session(make_method(args.method, args.set, args.seed, args.device))
-        if args.steps < 0:
-            raise ValueError("--steps must be 0 or more")
-        # every output is checked before training: a refusal after an hour's run loses the hour
-        from otviz.output_paths import check_outputs
-        check_outputs({"--snapshot": args.snapshot, "--record": args.record, "--history": args.history,
-                       "--save": args.save})
+        session = open_session(args)
     except ValueError as e:
         print(f"otviz: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    method = session.method
-    renderer = writer = None
+    renderer = writer = every = None
     if args.snapshot or args.record:
         from otviz.gui.headless import HeadlessRenderer
 
         renderer = HeadlessRenderer(session)
     if args.record:
-        from otviz.recording import AnimationWriter
+        from otviz.util.recording import AnimationWriter
 
         try:
             writer = AnimationWriter(args.record, fps=args.fps)
@@ -123,6 +128,17 @@ def cmd_run(args) -> int:
             print(f"otviz: {e}", file=sys.stderr)
             return EXIT_BAD_INPUT
         every = args.record_every or max(1, args.steps // 100)
+    code = train(args, session, renderer, writer, every)
+    failed = write_outputs(args, session, renderer, writer)
+    return code or failed
+
+
+def train(args, session, renderer, writer, every: int | None) -> int:
+    """args.steps steps with a progress bar (unless --quiet), a frame recorded every `every` steps, and a
+    summary line; EXIT_DIVERGED if the method diverged, else 0."""
+    from otviz.methods.base import Diverged
+
+    method = session.method
     bar = None if args.quiet else ProgressBar(args.steps)
     code = 0
     first_step = session.step_count        # a loaded session starts where it was saved
@@ -156,8 +172,7 @@ def cmd_run(args) -> int:
         m = "  ".join(f"{k}={v:.6g}" for k, v in session.last_metrics.items())
         at = f", now at step {session.step_count}" if first_step else ""
         print(f"{method.name}: {done} steps in {elapsed:.2f} s ({done / max(elapsed, 1e-9):.1f} steps/s{at})  {m}")
-    failed = write_outputs(args, session, renderer, writer)
-    return code or failed
+    return code
 
 
 def write_outputs(args, session, renderer, writer) -> int:
@@ -177,7 +192,7 @@ def write_outputs(args, session, renderer, writer) -> int:
         return f"history written to {args.history}"
 
     def save():
-        from otviz.sessionfile import save_session
+        from otviz.session.file import save_session
 
         save_session(args.save, session)
         return f"session saved to {args.save}"

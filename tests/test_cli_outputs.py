@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from otviz.cli import main
-from otviz.methods.session import Session
+from otviz.session.session import Session
 
 FAST = ["--set", "dataset=seed_rows", "--quiet"]
 
@@ -55,7 +55,7 @@ def test_unwritable_folder_is_refused_before_training(tmp_path, capsys, counted_
     ro.mkdir()
     ro.chmod(0o555)
     if os.geteuid() == 0:                  # root writes into read-only folders: refuse as the OS would
-        import otviz.output_paths as op
+        import otviz.util.output_paths as op
 
         def refused(*a, dir=None, **k):
             raise PermissionError(13, "Permission denied")

@@ -1,4 +1,4 @@
-"""Coulomb GAN: Plummer potentials against brute force and the seed's conventions; the method's contract."""
+"""Coulomb GAN: Plummer potentials against brute force and closed forms, sign conventions; the method's contract."""
 import math
 
 import numpy as np
@@ -13,7 +13,7 @@ from otviz.methods.coulomb import CoulombConfig, CoulombMethod
 
 
 def brute_force(real, fake, eps, d, exclude_self):
-    """The seed's formula, one pair at a time."""
+    """Φ(x) = Σ_real φ(|a − x|) − Σ_fake φ(|b − x|), φ(r) = −1/(r² + ε²)^((d−2)/2), one pair at a time."""
     phi = lambda r: -1.0 / (r * r + eps * eps) ** ((d - 2) / 2)
     charges = [(a, +1.0, ("r", i)) for i, a in enumerate(real)] + [(a, -1.0, ("f", i)) for i, a in enumerate(fake)]
 
@@ -34,12 +34,12 @@ def test_potentials_match_a_double_loop(d, exclude):
     np.testing.assert_allclose(got_f.numpy(), want_f, rtol=1e-12, atol=1e-12)
 
 
-def test_plummer_kernel_values_of_the_seed_plot():
-    # the seed's plot of φ: the well at r = 0 is −1/ε for d = 3 (ε = 0.25 → −4, the bottom of its axis)
-    assert cp.plummer(torch.tensor([0.0]), 0.25).item() == pytest.approx(-4.0)
-    assert cp.plummer(torch.tensor([16.0]), 3.0).item() == pytest.approx(-1 / 5)   # r = 4, ε = 3
-    assert cp.plummer(torch.tensor([0.0]), 2.0, d=5.0).item() == pytest.approx(-1 / 8)
-    assert cp.self_term(0.25) == pytest.approx(-4.0)
+def test_plummer_kernel_closed_form_values():
+    # φ(r) = −1/(r² + ε²)^((d−2)/2): the well at r = 0 is −1/ε^(d−2), so −1/ε for d = 3 (ε = 0.25 → −4)
+    o, r4 = torch.tensor([[0.0, 0.0]]), torch.tensor([[4.0, 0.0]])
+    assert cp.kernel(o, o, 0.25).item() == pytest.approx(-4.0)
+    assert cp.kernel(o, r4, 3.0).item() == pytest.approx(-1 / 5)          # r = 4, ε = 3
+    assert cp.kernel(o, o, 2.0, d=5.0).item() == pytest.approx(-1 / 8)
 
 
 def test_sign_conventions():
@@ -84,12 +84,12 @@ def test_own_term_blows_up_as_eps_halves_and_excluding_it_stays_bounded():
         eps = cp.eps_at(t, eps0, t_half)
         kr, kf = cp.potentials(real, fake, eps, exclude_self=False)
         dr, df = cp.potentials(real, fake, eps, exclude_self=True)
-        # the own term is exactly +φ(0) at a real point and −φ(0) at a fake one
-        np.testing.assert_allclose((kr - dr).numpy(), cp.self_term(eps), rtol=1e-9)
-        np.testing.assert_allclose((kf - df).numpy(), -cp.self_term(eps), rtol=1e-9)
+        # the own term is exactly +φ(0) at a real point and −φ(0) at a fake one, φ(0) = −1/ε for d = 3
+        np.testing.assert_allclose((kr - dr).numpy(), -1.0 / eps, rtol=1e-9)
+        np.testing.assert_allclose((kf - df).numpy(), 1.0 / eps, rtol=1e-9)
         keep.append(kr.abs().max().item())
         drop.append(dr.abs().max().item())
-    # with the own term |Φ| follows 1/ε = 2^(t/t_half) / ε₀: ~1e6 at t = 20000, as the seed computes
+    # with the own term |Φ| follows 1/ε = 2^(t/t_half) / ε₀: ~1e6 after 20 half-lives, swamping every other charge
     assert keep[-1] == pytest.approx(2 ** 20, rel=1e-3)
     # without it Φ converges to its ε = 0 value
     assert max(drop) < 100 and drop[-1] == pytest.approx(drop[-2], rel=1e-5)
@@ -102,7 +102,7 @@ def test_eps_half_life():
 
 
 def test_potential_is_lowest_at_the_mode_the_fakes_miss():
-    """The seed's picture: where real points have no fakes, the potential has a well."""
+    """Where real points have no fakes, the potential has a well: −∇Φ leads fakes to the missed mode."""
     rng = np.random.default_rng(4)
     c = grid25_centers()
     real = grid25(1000, rng)
@@ -305,7 +305,7 @@ class FixedGenerator(torch.nn.Module):
 
 
 def test_learned_potential_has_its_well_where_the_fakes_miss_a_mode():
-    """The seed's reading of D's map: with fakes everywhere but one mode, D(x) is lowest at that mode."""
+    """D learns the potential: with fakes everywhere but one mode, D(x) is lowest at that mode."""
     m = CoulombMethod(CoulombConfig(samples_per_mode=400, batch_size=256, half_life=1e7, eps0=1.0,
                                     heatmap_res=60, gmm_every=0), seed=0)
     m.G = FixedGenerator(missing=7)

@@ -1,4 +1,4 @@
-"""Sinkhorn solver core: the seed's numbers, marginals, POT agreement, eps -> 0, warm starts, divergence."""
+"""Sinkhorn solver core: the two-rows example's values, marginals, POT agreement, eps -> 0, warm starts, divergence."""
 import math
 
 import numpy as np
@@ -24,22 +24,22 @@ def clouds(n, m, seed=0, scale=1.0, dtype=F64):
     return x, y
 
 
-# ----------------------------------------------------------------------------- the seed's values
+# ------------------------------------- the two-rows example: the values POT's log-domain Sinkhorn converges to
 
 @pytest.mark.parametrize("eps, expected", [(0.1, 1.000), (1.0, 1.408)])
-def test_seed_values_float32(eps, expected):
+def test_two_rows_values_float32(eps, expected):
     x, y = seed_rows()
     r = sinkhorn(x, y, eps)
     assert r.cost.dtype == torch.float32 and r.cost.shape == ()
     assert abs(r.cost.item() - expected) < 1e-3
     assert r.plan.shape == (5, 5) and r.cost_matrix.shape == (5, 5)
-    # C is the squared distance, like the seed: C[0,0] = 1, C[0,4] = 4^2 + 1
+    # C is the squared distance (POT's ot.dist default, so the values compare): C[0,0] = 1, C[0,4] = 4^2 + 1
     assert r.cost_matrix[0, 0].item() == 1.0 and r.cost_matrix[0, 4].item() == 17.0
 
 
 @pytest.mark.parametrize("eps, cost, objective", [(0.1, 1.000073, 1.160937), (0.5, 1.176324, 1.707386),
                                                   (1.0, 1.407889, 2.141336), (2.0, 1.774400, 2.729412)])
-def test_seed_values_converged_float64(eps, cost, objective):
+def test_two_rows_values_converged_float64(eps, cost, objective):
     x, y = seed_rows(F64)
     r = sinkhorn(x, y, eps, tol=1e-12)
     assert r.converged and r.marginal_error <= 1e-12
@@ -47,7 +47,7 @@ def test_seed_values_converged_float64(eps, cost, objective):
     assert abs(r.objective.item() - objective) < 1e-5
 
 
-def test_seed_batch_of_vertical_shifts():
+def test_two_rows_batch_of_vertical_shifts():
     x0, _ = seed_rows()
     x = torch.stack([x0] * 4)
     y = torch.stack([x0 + torch.tensor([0.0, d]) for d in (1.0, 2.0, 3.0, 4.0)])

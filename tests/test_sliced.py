@@ -194,8 +194,9 @@ def test_refuses_p_below_one():
 
 # ----------------------------------------------------------------------------- sliced
 
-def test_sliced_w2_between_gaussians_matches_notes_value_and_max_sliced_finds_10():
-    # NOTES: N(0, I) vs N((3,0), 4I): SW2² = 5.5, max-SW2² = 10.
+def test_sliced_w2_between_gaussians_matches_closed_form_and_max_sliced_finds_10():
+    # N(0, I) vs N((3,0), 4I) along θ: N(0, 1) vs N(3 cos θ, 4), so W2² = 9 cos²θ + (2 − 1)²;
+    # its mean over θ is SW2² = 9/2 + 1 = 5.5, its maximum (θ = 0) max-SW2² = 10.
     n = 3000
     g = stats.norm.ppf((np.arange(n) + 0.5) / n)
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Drive the SW-GMM tab with pytest-qt: play, the seed's lessons by button mid-run, axis switch, lr typed, close."""
+"""Drive the SW-GMM tab with pytest-qt: play, the three lessons by button mid-run, axis switch, lr typed, close."""
 import numpy as np
 import pytest
 

@@ -31,8 +31,8 @@ def tune_allocator() -> bool:
 
     Every frame and every training step allocates the same few MB-sized arrays again (images, cost
     matrices, batches). glibc hands blocks of this size back to the OS when they are freed, so each
-    new one is page-faulted in again: a 25,000-point redraw spent ~5 of its 12 ms in page faults, and
-    a warm Sinkhorn re-solve (n = 1,000) 5 of its 13 ms. With fixed thresholds the blocks are reused.
+    new one is page-faulted in again, and zero-filling fresh pages takes a large share of a redraw or of
+    a warm Sinkhorn re-solve, which touch little else. With fixed thresholds the blocks are reused.
     Skipped where the user set MALLOC_* variables, with OTVIZ_MALLOC_TUNING=0, and off glibc.
     """
     if os.environ.get("OTVIZ_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):

@@ -165,6 +165,20 @@ def _init_potential(t, batch: int, n: int, like: torch.Tensor, name: str) -> tor
     return t.expand(batch, n).clone()
 
 
+def _warm_start(init, eps: float, B: int, N: int, M: int, like: torch.Tensor):
+    """(f0, g0, start_eps, resume) from `init` (see `sinkhorn`): the potentials checked and batched, the eps
+    to anneal down from (None: start at eps), and the earlier result's state to go on from."""
+    if init is None:
+        return None, None, None, None
+    start_eps = prev = None
+    if isinstance(init, SinkhornResult):
+        # coming down from a larger eps (a slider moved): anneal from there
+        start_eps = init.eps if init.eps > 2.0 * eps else None
+        init, prev = init.init, init.resume
+    f0, g0 = init
+    return _init_potential(f0, B, N, like, "f"), _init_potential(g0, B, M, like, "g"), start_eps, prev
+
+
 def sinkhorn(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: float = 2, a=None, b=None,
              max_iter: int = 10_000, tol: float = 1e-6, init=None, eps_scaling: float | None = 0.5
              ) -> SinkhornResult:
@@ -203,15 +217,7 @@ def sinkhorn(x: torch.Tensor, y: torch.Tensor, eps: float, *, p: float = 2, a=No
         like = torch.empty(0, dtype=vd, device=C.device)
         a_ = _weights(a, B, N, like, "a")
         b_ = _weights(b, B, M, like, "b")
-        f0 = g0 = start_eps = prev = None
-        if init is not None:
-            if isinstance(init, SinkhornResult):
-                # coming down from a larger eps (a slider moved): anneal from there
-                start_eps = init.eps if init.eps > 2.0 * eps else None
-                init, prev = init.init, init.resume
-            f0, g0 = init
-            f0 = _init_potential(f0, B, N, like, "f")
-            g0 = _init_potential(g0, B, M, like, "g")
+        f0, g0, start_eps, prev = _warm_start(init, eps, B, N, M, like)
         key = (x.shape, y.shape, x.dtype, x.device, eps, float(p))
         if prev is not None and prev.key != key:
             prev = None

@@ -16,7 +16,7 @@ Warm re-solves (a point dragged: the same problem, slightly changed, every frame
   - the warm start can re-derive either potential: from g (f_i recomputed, right when x moved) or,
     given f0, from f (g_j recomputed, right when only y moved); the caller knows which moved;
   - the kernel lives in a buffer kept between solves (a fresh N x M one is page-faulted in each time)
-    and its exp is numpy's (twice as fast as torch's on the CPU).
+    and its exp is numpy's (vectorised, faster than torch's on the CPU, as accurate).
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def work_buffer(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: t
 
 
 def exp_(t: torch.Tensor) -> torch.Tensor:
-    """t.exp_(), through numpy on the CPU: its (SVML) exp is twice as fast as torch's, as accurate."""
+    """t.exp_(), through numpy on the CPU: its (SVML) exp is vectorised, faster than torch's, as accurate."""
     if t.device.type == "cpu" and t.is_contiguous() and not t.requires_grad:
         a = t.numpy()
         np.exp(a, out=a)
@@ -96,7 +96,7 @@ class _Kernel:
         self.Kt = self.K.transpose(-1, -2)
         self.floor = _EXP_FLOOR[C.dtype]
         # a float32 kernel's exponent is computed in float64 a block of rows at a time, in a small
-        # cache-resident buffer (a fresh N x M float64 buffer cost 15 ms of page faults per call)
+        # cache-resident buffer (a fresh N x M float64 buffer would be page-faulted in on every call)
         self.rows = max(1, min(N, _REBUILD_BLOCK // (B * M)))
         self.arg = None if C.dtype == vdtype else \
             work_buffer("kernel exponent", (B, self.rows, M), vdtype, C.device)
@@ -136,7 +136,7 @@ class _Anderson:
     Jacobi-preconditioned Richardson step on a symmetric system whose slow modes multiply as eps
     shrinks, so a long memory pays off. Residuals are weighted by sqrt(b) (each point by its mass);
     the Gram matrix of the residual differences is updated incrementally (O(m M) per step) and kept,
-    with the small solve, on the host (numpy: a few microseconds instead of a dozen torch calls)."""
+    with the small solve, on the host (numpy: a few calls where torch would dispatch a dozen small ones)."""
 
     def __init__(self, m: int, sqrt_b: torch.Tensor):
         B, M = sqrt_b.shape
@@ -146,6 +146,10 @@ class _Anderson:
         self.A = np.zeros((B, m, m))                 # Gram matrix of dR
         self.prev: tuple[torch.Tensor, torch.Tensor] | None = None
         self.k = self.pos = 0
+        # the safeguard: (best error since the last restart, its plain update), and the iteration
+        # before which plain updates are taken after a restart
+        self.best: tuple[float, torch.Tensor | None] = (math.inf, None)
+        self.plain_until = 0
 
     def resumed(self, m: int, sqrt_b: torch.Tensor) -> _Anderson:
         """A copy with room for max(m, self.m) steps, holding this one's (oldest first, so that they go
@@ -166,6 +170,22 @@ class _Anderson:
         """The origin of the iterates moved by delta (an absorption); differences are unchanged."""
         if self.prev is not None:
             self.prev = (self.prev[0] - delta, self.prev[1])
+        if self.best[1] is not None:
+            self.best = (self.best[0], self.best[1] - delta)
+
+    def safeguarded_step(self, x: torch.Tensor, gx: torch.Tensor, err: float, n_iter: int) -> torch.Tensor:
+        """The next iterate after x, whose plain update gx has the marginal error err (at iteration n_iter).
+        Extrapolation can make things worse than the best iterate since the last restart: then it goes back
+        to that iterate's plain update, forgets the history and takes a few plain steps."""
+        if err > 2.0 * self.best[0]:
+            self.clear()
+            x = self.best[1]
+            self.best, self.plain_until = (math.inf, None), n_iter + _AA_PAUSE
+            return x
+        if err < self.best[0]:
+            self.best = (err, gx)
+        x_aa = self.step(x, gx)
+        return x_aa if n_iter >= self.plain_until else gx
 
     def step(self, x: torch.Tensor, gx: torch.Tensor) -> torch.Tensor:
         """The next iterate, given the current one x and its image gx (may be non-finite: caller checks)."""
@@ -197,8 +217,8 @@ class _Anderson:
 
 
 def solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max_iter: int, tol: float,
-           g0: torch.Tensor | None, scaling: float | None, start_eps: float | None = None,
-           f0: torch.Tensor | None = None, history: _Anderson | None = None) -> dict:
+          g0: torch.Tensor | None, scaling: float | None, start_eps: float | None = None,
+          f0: torch.Tensor | None = None, history: _Anderson | None = None) -> dict:
     """Batched solver on C (B, N, M) with weights a (B, N), b (B, M) (summing to 1, float64 unless the
     device has none), eps > 0; g0 (B, M) a warm-start potential of y, start_eps the eps it was solved at
     (annealed down from when given).
@@ -208,34 +228,83 @@ def solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max_
         without annealing); it is not changed.
     Returns the fields of a SinkhornResult as a dict, and `history`: the Anderson state of the final
     eps (None without acceleration or when large), for a later warm start."""
-    ker = _Kernel(C, a.dtype)
-    errors: list[float] = []
-    n_iter = 0
+    it = _Iterations(C, a, b)
     sqrt_b = b.sqrt()
+    G = torch.zeros_like(b) if g0 is None else g0
+    if scaling is not None and 0.0 < scaling < 1.0 and (g0 is None or start_eps is not None):
+        # anneal eps from the scale of the costs (or from the eps of the warm start): each level starts
+        # near its solution, and iterations at a larger eps are cheap
+        e = float(C.amax()) if g0 is None else float(start_eps) * scaling
+        G = it.anneal(G, e, eps, scaling, max_iter, sqrt_b)
+    n_scaling = it.n_iter
+    warm = g0 is not None and n_scaling == 0           # the final eps starts from (f0,) g0 themselves
+    aa = _final_anderson(warm, history, G, sqrt_b)
+    F, G, (au, v, t) = it.run(G, eps, max(1, max_iter - it.n_iter), tol, aa, True, f0 if warm else None)
+    if aa is not None and 2 * aa.dG.numel() * aa.dG.element_size() > _HISTORY_MAX:
+        aa = None                                      # the result would carry too much
+    err = it.errors[-1]
+    return dict(**_plan_and_costs(it.ker, C, b, au, v, t, F, G), n_iter=it.n_iter,
+                marginal_error=err, errors=np.asarray(it.errors, dtype=np.float64),
+                converged=bool(err <= tol), eps=float(eps), n_scaling_iter=n_scaling, history=aa)
 
-    def run(G: torch.Tensor, e: float, n_max: int, stop_tol: float, aa: _Anderson | None, final: bool,
+
+def _final_anderson(warm: bool, history: _Anderson | None, G: torch.Tensor,
+                    sqrt_b: torch.Tensor) -> _Anderson | None:
+    """The acceleration state the final eps starts with."""
+    if not _ACCEL:
+        return None
+    if warm and history is not None and history.dG.shape[::2] == G.shape:
+        # go on from the earlier solve's history: only its last iterate belongs to another problem
+        return history.resumed(_AA_WARM_MEMORY, sqrt_b)
+    return _Anderson(_AA_MEMORY, sqrt_b)
+
+
+def _plan_and_costs(ker: _Kernel, C: torch.Tensor, b: torch.Tensor, au: torch.Tensor, v: torch.Tensor,
+                    t: torch.Tensor, F: torch.Tensor, G: torch.Tensor) -> dict:
+    """The plan, its cost and objective, and the potentials, from the final scalings and potentials."""
+    # P = diag(a u) K diag(b v): a fresh tensor (the kernel buffer is reused by the next solve)
+    B, dt = C.shape[0], C.dtype
+    bv = b * v
+    P = torch.mul(ker.K, au.to(dt).unsqueeze(-1), out=torch.empty_like(C)).mul_(bv.to(dt).unsqueeze(-2))
+    n_m = C.shape[1] * C.shape[2]
+    cost = torch.bmm(P.reshape(B, 1, n_m), C.reshape(B, n_m, 1)).reshape(B)
+    # <P,C> + eps KL(P | a x b) = <P 1, F> + <P^T 1, G>, since log(P / ab) = (F + G - C) / eps
+    objective = ((au * t * F).sum(-1) + (b * G).sum(-1)).to(dt)
+    return dict(cost=cost, objective=objective, plan=P, cost_matrix=C, f=F.to(dt), g=G.to(dt), f_full=F,
+                g_full=G)
+
+
+class _Iterations:
+    """Sinkhorn iterations on the kernel of C, counted across eps levels, each one's marginal error kept."""
+
+    def __init__(self, C: torch.Tensor, a: torch.Tensor, b: torch.Tensor):
+        self.ker = _Kernel(C, a.dtype)
+        self.a, self.b = a, b
+        self.tau = _TAU[C.dtype]
+        self.errors: list[float] = []
+        self.n_iter = 0
+
+    def anneal(self, G: torch.Tensor, e: float, eps: float, scaling: float, max_iter: int,
+               sqrt_b: torch.Tensor) -> torch.Tensor:
+        """G carried down the levels e, e * scaling, ... while the next one is above eps (and the
+        iteration budget leaves room for a level), each level solved loosely."""
+        while e * scaling > eps and self.n_iter + _LEVEL_ITERS < max_iter:
+            aa = _Anderson(_AA_MEMORY, sqrt_b) if _ACCEL else None
+            _, G, _ = self.run(G, e, _LEVEL_ITERS, _LEVEL_TOL, aa, False)
+            e *= scaling
+        return G
+
+    def run(self, G: torch.Tensor, e: float, n_max: int, stop_tol: float, aa: _Anderson | None, final: bool,
             F0: torch.Tensor | None = None):
         """Iterate at eps = e from the potential G of y (and F0 of x, if given) until the marginal error
-        is <= stop_tol."""
-        nonlocal n_iter
-        tau = _TAU[C.dtype]
+        is <= stop_tol. Returns (F, G, (a u, v, K b v)); only G on a level that is not `final`."""
         g_k = G
-        f_k = ker.rebuild(g_k, e)
+        f_k = self.ker.rebuild(g_k, e)
         lv = torch.zeros_like(G)                     # log v: the iterate, potential g_k + e * lv
-        aa_best = (math.inf, None)                   # (best error since the last restart, its plain update)
-        plain_until = 0
         best, since_best = math.inf, 0
         while True:
-            bv = lv.exp().mul_(b)                      # b v, for v = exp(lv)
-            if F0 is None:
-                au = a / ker.mv(bv)                    # row update (a u): rows exact
-            else:                                      # first iteration from F0: u = exp((F0 - f_k)/e)
-                au = a * ((F0 - f_k) * (1.0 / e)).clamp_(-tau, tau).exp_()
-            w = ker.mvt(au)
-            lvp = w.log().neg_()                       # column update: G' = g_k + e * lvp
-            # running check, free: the L1 column error of (u, v) after the row update, sum_j |b_j v_j w_j - b_j|
-            err_max = float((bv * w - b).abs_().sum(-1).amax())
-            n_iter += 1
+            au, lvp, err_max = self._update(lv, f_k, e, F0)
+            self.n_iter += 1
             n_max -= 1
             if err_max < best:
                 best, since_best = err_max, 0
@@ -245,79 +314,57 @@ def solve(C: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, *, max_
             done = (err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
                     or since_best >= _STALL_ITERS)
             if done and not final:                     # an annealing level: only G is needed
-                errors.append(err_max)
+                self.errors.append(err_max)
                 return None, g_k + e * lvp, None
             if done:
                 # the reported error: the L1 row error after the exact column update (like POT)
-                vp = lvp.exp()
-                t = ker.mv(b * vp)
-                err_max = float((au * t - a).abs_().sum(-1).amax())
+                err_max, vp, t = self._row_error(au, lvp)
                 done = (err_max <= stop_tol or n_max <= 0 or not math.isfinite(err_max)
                         or since_best >= _STALL_ITERS)
-            errors.append(err_max)
+            self.errors.append(err_max)
             if done:
-                return f_k + e * (au / a).log_(), g_k + e * lvp, (au, vp, t)
+                return f_k + e * (au / self.a).log_(), g_k + e * lvp, (au, vp, t)
             if aa is None or F0 is not None:           # (the step from F0 is not one of the map's)
                 lv, F0 = lvp, None
-            elif err_max > 2.0 * aa_best[0]:
-                # extrapolation made things worse than the best iterate since the last restart: go
-                # back to that iterate's plain update, forget the history, take a few plain steps
-                aa.clear()
-                lv = aa_best[1]
-                aa_best, plain_until = (math.inf, None), n_iter + _AA_PAUSE
             else:
-                if err_max < aa_best[0]:
-                    aa_best = (err_max, lvp)
-                lv_aa = aa.step(lv, lvp)
-                lv = lv_aa if n_iter >= plain_until else lvp
-            size = float(lv.abs().amax())
-            if not math.isfinite(size):                # a singular extrapolation: take the plain step
-                if aa is not None:
-                    aa.clear()
-                lv, size = lvp, float(lvp.abs().amax())
-            if size > tau:
-                # absorb the scalings into the potentials: rebuild the kernel around g_k + e lv
-                g_k = g_k + e * lv
-                f_k = ker.rebuild(g_k, e)
-                if aa is not None:
-                    aa.shift(lv)
-                if aa_best[1] is not None:
-                    aa_best = (aa_best[0], aa_best[1] - lv)
-                lv = torch.zeros_like(lv)
+                lv = aa.safeguarded_step(lv, lvp, err_max, self.n_iter)
+            g_k, f_k, lv = self._absorb(g_k, f_k, lv, lvp, e, aa)
 
-    G = torch.zeros_like(b) if g0 is None else g0
-    n_scaling = 0
-    if scaling is not None and 0.0 < scaling < 1.0 and (g0 is None or start_eps is not None):
-        # anneal eps from the scale of the costs (or from the eps of the warm start): each level starts
-        # near its solution, and iterations at a larger eps are cheap
-        e = float(C.amax()) if g0 is None else float(start_eps) * scaling
-        while e * scaling > eps and n_iter + _LEVEL_ITERS < max_iter:
-            aa = _Anderson(_AA_MEMORY, sqrt_b) if _ACCEL else None
-            _, G, _ = run(G, e, _LEVEL_ITERS, _LEVEL_TOL, aa, False)
-            e *= scaling
-        n_scaling = n_iter
-    warm = g0 is not None and n_scaling == 0           # the final eps starts from (f0,) g0 themselves
-    if not _ACCEL:
-        aa = None
-    elif warm and history is not None and history.dG.shape[::2] == G.shape:
-        # go on from the earlier solve's history: only its last iterate belongs to another problem
-        aa = history.resumed(_AA_WARM_MEMORY, sqrt_b)
-    else:
-        aa = _Anderson(_AA_MEMORY, sqrt_b)
-    F, G, (au, v, t) = run(G, eps, max(1, max_iter - n_iter), tol, aa, True, f0 if warm else None)
-    if aa is not None and 2 * aa.dG.numel() * aa.dG.element_size() > _HISTORY_MAX:
-        aa = None                                      # the result would carry too much
+    def _update(self, lv: torch.Tensor, f_k: torch.Tensor, e: float, F0: torch.Tensor | None):
+        """One iteration from the log scaling lv of y: the row update (a u), the column update as the
+        log scaling lvp (potential g_k + e * lvp), and the L1 column error of (u, v) after the row update."""
+        a, b, ker = self.a, self.b, self.ker
+        bv = lv.exp().mul_(b)                      # b v, for v = exp(lv)
+        if F0 is None:
+            au = a / ker.mv(bv)                    # row update (a u): rows exact
+        else:                                      # first iteration from F0: u = exp((F0 - f_k)/e)
+            au = a * ((F0 - f_k) * (1.0 / e)).clamp_(-self.tau, self.tau).exp_()
+        w = ker.mvt(au)
+        lvp = w.log().neg_()                       # column update: G' = g_k + e * lvp
+        # a running check that costs nothing: sum_j |b_j v_j w_j - b_j| reuses both products
+        err_max = float((bv * w - b).abs_().sum(-1).amax())
+        return au, lvp, err_max
 
-    # P = diag(a u) K diag(b v): a fresh tensor (the kernel buffer is reused by the next solve)
-    B, dt = C.shape[0], C.dtype
-    bv = b * v
-    P = torch.mul(ker.K, au.to(dt).unsqueeze(-1), out=torch.empty_like(C)).mul_(bv.to(dt).unsqueeze(-2))
-    n_m = C.shape[1] * C.shape[2]
-    cost = torch.bmm(P.reshape(B, 1, n_m), C.reshape(B, n_m, 1)).reshape(B)
-    # <P,C> + eps KL(P | a x b) = <P 1, F> + <P^T 1, G>, since log(P / ab) = (F + G - C) / eps
-    objective = ((au * t * F).sum(-1) + (b * G).sum(-1)).to(dt)
-    err = errors[-1]
-    return dict(cost=cost, objective=objective, plan=P, cost_matrix=C, f=F.to(dt), g=G.to(dt), f_full=F,
-                g_full=G, n_iter=n_iter,
-                marginal_error=err, errors=np.asarray(errors, dtype=np.float64),
-                converged=bool(err <= tol), eps=float(eps), n_scaling_iter=n_scaling, history=aa)
+    def _row_error(self, au: torch.Tensor, lvp: torch.Tensor):
+        """The L1 row error after the column update lvp, with v and K b v (one more product)."""
+        vp = lvp.exp()
+        t = self.ker.mv(self.b * vp)
+        return float((au * t - self.a).abs_().sum(-1).amax()), vp, t
+
+    def _absorb(self, g_k: torch.Tensor, f_k: torch.Tensor, lv: torch.Tensor, lvp: torch.Tensor, e: float,
+                aa: _Anderson | None):
+        """The next iterate made safe: the plain update where extrapolation gave non-finite values, and
+        absorbed into the potentials (kernel rebuilt) once exp(lv) would leave [e^-tau, e^tau]."""
+        size = float(lv.abs().amax())
+        if not math.isfinite(size):                # a singular extrapolation: take the plain step
+            if aa is not None:
+                aa.clear()
+            lv, size = lvp, float(lvp.abs().amax())
+        if size > self.tau:
+            # absorb the scalings into the potentials: rebuild the kernel around g_k + e lv
+            g_k = g_k + e * lv
+            f_k = self.ker.rebuild(g_k, e)
+            if aa is not None:
+                aa.shift(lv)
+            lv = torch.zeros_like(lv)
+        return g_k, f_k, lv

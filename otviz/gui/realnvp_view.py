@@ -7,7 +7,7 @@ from PIL import Image
 from PySide6 import QtCore, QtWidgets
 from pyqtgraph.exporters import ImageExporter
 
-from otviz.atomic import atomic_path
+from otviz.util.atomic import atomic_path
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
@@ -22,6 +22,28 @@ SECONDS_PER_LAYER = 0.8
 class RealNVPView(DrawTargetMixin, MethodView):
     def __init__(self, info, parent=None):
         super().__init__(info, parent)
+        self._build_plots()
+        self._build_controls()
+        self._lay_out()
+
+        self.timer = QtCore.QTimer(self, interval=int(1000 / FPS))
+        self.timer.timeout.connect(self._tick)
+        self.slider.valueChanged.connect(self._slid)
+        self.direction.currentIndexChanged.connect(self._direction_changed)
+        self.play_button.toggled.connect(self._play)
+        self.gif_button.clicked.connect(self._ask_gif)
+        self.draw_button.toggled.connect(self._draw_mode)
+        self.vb.stroke_finished.connect(self._stroke)
+
+        self.snap: dict | None = None
+        self.seconds_per_layer = SECONDS_PER_LAYER
+        self.t = 0.0                  # the morph position: 0 … n_flows, fractional while playing
+        self._shown = None            # the pictures last drawn (skip redrawing the same ones)
+        self._last_step = 0
+        self._box = None              # the data's box last ranged on
+
+    def _build_plots(self) -> None:
+        """Data and samples (drawable), the latent space over N(0, I)'s circles, the density, the layers."""
         self.vb = DrawViewBox()
         self.data_plot = make_plot("data (blue) · samples (orange)", view_box=self.vb)
         self.data = FastScatter(REAL, 3)
@@ -52,6 +74,8 @@ class RealNVPView(DrawTargetMixin, MethodView):
         self.layer_plot.addItem(self.layer_a)
         self.layer_plot.addItem(self.layer_b)
 
+    def _build_controls(self) -> None:
+        """The morph's direction, layer slider, play and GIF buttons, and the draw-target button."""
         self.direction = QtWidgets.QComboBox()
         self.direction.addItems(["forward  x → z", "inverse  z → x"])
         self.direction.setToolTip("forward: the data pushed through the layers towards the Gaussian; "
@@ -73,6 +97,8 @@ class RealNVPView(DrawTargetMixin, MethodView):
         self.draw_button.setToolTip("Drag in the data view to spray points; each stroke retrains on all "
                                     "points drawn so far. Press again to stop drawing.")
 
+    def _lay_out(self) -> None:
+        """A 2 × 2 grid: the morph's controls under the layer plot, the draw button under the data."""
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.direction)
@@ -98,22 +124,6 @@ class RealNVPView(DrawTargetMixin, MethodView):
         grid.addWidget(self.latent_plot, 0, 1)
         grid.addWidget(self.density_plot, 1, 0)
         grid.addWidget(layer_box, 1, 1)
-
-        self.timer = QtCore.QTimer(self, interval=int(1000 / FPS))
-        self.timer.timeout.connect(self._tick)
-        self.slider.valueChanged.connect(self._slid)
-        self.direction.currentIndexChanged.connect(self._direction_changed)
-        self.play_button.toggled.connect(self._play)
-        self.gif_button.clicked.connect(self._ask_gif)
-        self.draw_button.toggled.connect(self._draw_mode)
-        self.vb.stroke_finished.connect(self._stroke)
-
-        self.snap: dict | None = None
-        self.seconds_per_layer = SECONDS_PER_LAYER
-        self.t = 0.0                  # the morph position: 0 … n_flows, fractional while playing
-        self._shown = None            # the pictures last drawn (skip redrawing the same ones)
-        self._last_step = 0
-        self._box = None              # the data's box last ranged on
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"data": self.data_plot, "latent": self.latent_plot, "density": self.density_plot,

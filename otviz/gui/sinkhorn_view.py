@@ -80,6 +80,35 @@ class PointDragViewBox(StickyViewBox):
 class SinkhornView(MethodView):
     def __init__(self, info, parent=None):
         super().__init__(info, parent)
+        self._build_clouds()
+        self.cmat = make_plot("cost matrix C", equal=False, x="target j", y="source i")
+        self.cmat.invertY(True)
+        self.cimg = make_heatmap(self.cmat, "viridis")
+        self.pmat = make_plot("coupling P", equal=False, x="target j", y="source i")
+        self.pmat.invertY(True)
+        self.pimg = make_heatmap(self.pmat, "inferno")
+        self._build_convergence()
+        self._build_batch()
+
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.clouds, 0, 0, 2, 1)
+        grid.addWidget(self.cmat, 0, 1)
+        grid.addWidget(self.pmat, 0, 2)
+        grid.addWidget(self.conv, 1, 1)
+        grid.addWidget(self.batch, 1, 2)
+        grid.setColumnStretch(0, 4)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
+
+        self.vb.dragged.connect(self._on_drag)
+        self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
+        self._last_step = 0
+        self._batch_key = None
+        self._order_angle = None
+
+    def _build_clouds(self) -> None:
+        """The two clouds, one line item per opacity bin for the coupling, the exact plan, the info text."""
         self.vb = PointDragViewBox()
         self.clouds = make_plot("clouds and assignments", view_box=self.vb)
         self.clouds.setToolTip("Drag a point to move it; double-click adds a source point, "
@@ -102,12 +131,8 @@ class SinkhornView(MethodView):
         self.info.setParentItem(self.clouds.getPlotItem().vb)
         self.vb.sigResized.connect(lambda: self.info.setPos(6, self.vb.height() - 4))
 
-        self.cmat = make_plot("cost matrix C", equal=False, x="target j", y="source i")
-        self.cmat.invertY(True)
-        self.cimg = make_heatmap(self.cmat, "viridis")
-        self.pmat = make_plot("coupling P", equal=False, x="target j", y="source i")
-        self.pmat.invertY(True)
-        self.pimg = make_heatmap(self.pmat, "inferno")
+    def _build_convergence(self) -> None:
+        """The marginal error per iteration, on a log axis labelled at powers of ten."""
         self.conv = make_plot("convergence", equal=False, x="iteration", y="marginal error (L1)")
         log_axis = DecadeLogAxis("left")
         log_axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)    # as make_plot's
@@ -120,6 +145,8 @@ class SinkhornView(MethodView):
         self.conv_curve = self.conv.plot(pen=pg.mkPen((30, 80, 200), width=1), symbol="o", symbolSize=4,
                                          symbolBrush=(30, 80, 200), symbolPen=None)
 
+    def _build_batch(self) -> None:
+        """Four small couplings: the batch of shifted problems solved in one call."""
         self.batch = pg.GraphicsLayoutWidget()
         self.batch_items = []
         for k in range(4):
@@ -133,23 +160,6 @@ class SinkhornView(MethodView):
             p.addItem(img)
             self.batch_items.append((p, img))
         self.batch.setToolTip("A batch of four problems: rows shifted by 1, 2, 3, 4 solved in one call; the costs are 1, 4, 9, 16")
-
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.clouds, 0, 0, 2, 1)
-        grid.addWidget(self.cmat, 0, 1)
-        grid.addWidget(self.pmat, 0, 2)
-        grid.addWidget(self.conv, 1, 1)
-        grid.addWidget(self.batch, 1, 2)
-        grid.setColumnStretch(0, 4)
-        grid.setColumnStretch(1, 2)
-        grid.setColumnStretch(2, 2)
-
-        self.vb.dragged.connect(self._on_drag)
-        self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
-        self._last_step = 0
-        self._batch_key = None
-        self._order_angle = None
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"clouds": self.clouds, "cost_matrix": self.cmat, "coupling": self.pmat,

@@ -32,7 +32,36 @@ LESSONS = (("random 5", 5, "none", "Restart the fit from the beginning (same ran
 class SWGMMView(MethodView):
     def __init__(self, info, parent=None):
         super().__init__(info, parent)
-        # (a) the data, the fit and this step's directions
+        self._build_fit()
+        self._build_axis_views()
+        self._build_nll()
+        self._trace = np.zeros((0, 2))
+        self._history_key = None
+        bar = self._build_controls()
+
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addLayout(bar, 0, 0, 1, 2)
+        grid.addWidget(self.fit, 1, 0, 3, 1)
+        grid.addWidget(self.cost, 1, 1)
+        grid.addWidget(self.cdf, 2, 1)
+        grid.addWidget(self.nllp, 3, 1)
+        grid.setRowStretch(1, 3)
+        grid.setRowStretch(2, 3)
+        grid.setRowStretch(3, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        for p in (self.fit, self.cost, self.cdf, self.nllp):
+            # Grid lines live in the axes' cached pictures and are re-played on every redraw of the plot:
+            # for three plots redrawn every frame, that costs more than the rest of the view together.
+            p.showGrid(x=False, y=False)
+        self._data_key = None
+        self._max_sliced = False
+        self._em_key = ()
+        self._reach = 10.0
+
+    def _build_fit(self) -> None:
+        """(a) the data, the fit and this step's directions, with a line of numbers."""
         self.fit = make_plot("fit: 1-σ ellipses, √(π_k/mean π)-scaled ellipses, means, directions")
         self.fit.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.dir_random = pg.PlotDataItem(pen=pg.mkPen((40, 80, 220, 70), width=1), connect="pairs",
@@ -55,7 +84,9 @@ class SWGMMView(MethodView):
         self.info.setParentItem(self.fit.getPlotItem().vb)
         self.fit.getPlotItem().vb.sigResized.connect(self._place_info)
 
-        # (b) each point's share of W_p^p along the axis
+    def _build_axis_views(self) -> None:
+        """(b) each point's share of W_p^p along the axis; (c) CDF alignment: the empirical
+        CDF of the projected data against the GMM's CDF."""
         self.cost = make_plot("per-point transport cost along x", equal=False, x="projected value", y="cost")
         self.cost_pts = FastScatter(color=REAL, size=5)
         self.cost.addItem(self.cost_pts)
@@ -63,7 +94,6 @@ class SWGMMView(MethodView):
         self.cost_info.setParentItem(self.cost.getPlotItem().vb)
         self.cost.getPlotItem().vb.sigResized.connect(
             lambda: self.cost_info.setPos(self.cost.getPlotItem().vb.width() / 2, 4))
-        # (c) CDF alignment: empirical CDF of the projected data against the GMM's CDF
         self.cdf = make_plot("CDF alignment along x", equal=False, x="projected value", y="level")
         self.cdf.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.match = pg.PlotDataItem(pen=pg.mkPen((90, 90, 90, 110), width=1), connect="pairs",
@@ -74,7 +104,10 @@ class SWGMMView(MethodView):
             self.cdf.addItem(it)
         self.cdf.setYRange(0, 1, padding=0.02)
         self.cdf.setXLink(self.cost)
-        # (d') likelihood of the SW fit against EM's, the maximum-likelihood reference (frames seen so far)
+
+    def _build_nll(self) -> None:
+        """(d') likelihood of the SW fit against EM's, the maximum-likelihood reference (frames seen
+        so far)."""
         self.nllp = make_plot("mean negative log-likelihood: SW fit vs EM", equal=False, x="step", y="nll")
         self.nllp.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.nll_curve = self.nllp.plot(pen=pg.mkPen(FIT, width=1), name="SW fit")
@@ -86,10 +119,10 @@ class SWGMMView(MethodView):
         steps_axis(self.nllp)
         self.nllp.getAxis("left").enableAutoSIPrefix(False)
         show_empty_steps(self.nllp)
-        self._trace = np.zeros((0, 2))
-        self._history_key = None
 
-        # controls for the lessons (they change config fields, like the control panel)
+    def _build_controls(self) -> QtWidgets.QHBoxLayout:
+        """The lesson buttons, the fixed directions and the axis of (b), (c): they change config
+        fields, like the control panel."""
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(QtWidgets.QLabel("directions:"))
@@ -118,27 +151,7 @@ class SWGMMView(MethodView):
         self.axis_box.currentTextChanged.connect(lambda t: self.param_requested.emit({"axis": t}))
         bar.addWidget(self.axis_box)
         bar.addStretch(1)
-
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addLayout(bar, 0, 0, 1, 2)
-        grid.addWidget(self.fit, 1, 0, 3, 1)
-        grid.addWidget(self.cost, 1, 1)
-        grid.addWidget(self.cdf, 2, 1)
-        grid.addWidget(self.nllp, 3, 1)
-        grid.setRowStretch(1, 3)
-        grid.setRowStretch(2, 3)
-        grid.setRowStretch(3, 2)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
-        for p in (self.fit, self.cost, self.cdf, self.nllp):
-            # Grid lines live in the axes' cached pictures and are re-played on every redraw of the plot:
-            # ~20 ms a frame here for the three plots, more than the rest of the view together.
-            p.showGrid(x=False, y=False)
-        self._data_key = None
-        self._max_sliced = False
-        self._em_key = ()
-        self._reach = 10.0
+        return bar
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf, "nll": self.nllp}
@@ -155,6 +168,14 @@ class SWGMMView(MethodView):
         return seg[:, 0], seg[:, 1]
 
     def update_snapshot(self, s: dict) -> None:
+        self._draw_fit(s)
+        self._draw_axis_views(s)
+        self._update_trace(s, s.get("em"))
+        self._sync_controls(s)
+        self._frame_data(s)
+
+    def _draw_fit(self, s: dict) -> None:
+        """(a): the points, this step's directions, both fits and the line of numbers."""
         pts = s["points"]
         old = self.points.data()
         if old.shape != pts.shape or not np.array_equal(old, pts):     # the data rarely change: keep the polygon
@@ -193,6 +214,9 @@ class SWGMMView(MethodView):
             text += "   max-sliced"
         self.info.setText(text)
 
+    def _draw_axis_views(self, s: dict) -> None:
+        """(b) and (c), along the axis the fields were computed for."""
+        p = s["p"]
         axis = s["proj_axis"]                    # the fields' axis: a new one comes with the next fields
         self._set_title(self.cost, f"per-point transport cost along {axis}")
         # (b) and (c) are fields, computed apart from the training: they may show an earlier step
@@ -208,10 +232,11 @@ class SWGMMView(MethodView):
         seg = np.stack([np.stack([xs[idx], lv[idx]], 1), np.stack([q[idx], lv[idx]], 1)], 1).reshape(-1, 2)
         self.match.setData(seg[:, 0], seg[:, 1])
 
-        self._update_trace(s, em)
-        self._sync_controls(s)
+    def _frame_data(self, s: dict) -> None:
+        """On new data or a reset: frame the data (not the direction lines) and name the axes."""
+        pts = s["points"]
         key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
-        if key != self._data_key:                # new data or a reset: frame the data, not the direction lines
+        if key != self._data_key:
             self._data_key = key
             faithful = s.get("dataset") == "old_faithful"
             self.fit.setLabel("bottom", "eruption duration (z-score)" if faithful else "x (z-score)")
