@@ -7,25 +7,27 @@ import sys
 import numpy as np
 import pytest
 
-from otviz.atomic import atomic_write_text
+from method_checks import check_registry_entry
+from otviz.util.atomic import atomic_write_text
 from otviz.cli import main
 from otviz.core.datasets import load_points_csv
 from otviz.core.devices import resolve_device
-from otviz.methods import REGISTRY, method_class, method_info, method_names
+from otviz.methods import REGISTRY, method_info, method_names
 from otviz.methods.base import ParamSpec
-from otviz.methods.history import History
+from otviz.session.history import History
 
 
 def test_core_and_methods_do_not_import_qt():
-    mods = ["otviz.core.datasets", "otviz.methods.session", "otviz.cli"]
+    mods = ["otviz.core.datasets", "otviz.session.session", "otviz.cli"]
     mods += [REGISTRY[n].method.split(":")[0] for n in REGISTRY]
     code = ("import sys, importlib\n"
             f"for m in {mods!r}: importlib.import_module(m)\n"
-            "import pkgutil, otviz.core, otviz.methods\n"
-            "for pkg in (otviz.core, otviz.methods):\n"
+            "import pkgutil, otviz.core, otviz.methods, otviz.session, otviz.util\n"
+            "for pkg in (otviz.core, otviz.methods, otviz.session, otviz.util):\n"
             "    for info in pkgutil.iter_modules(pkg.__path__):\n"
             "        importlib.import_module(pkg.__name__ + '.' + info.name)\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6')]\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6')\n"
+            "       or m.startswith('otviz.gui')]\n"
             "print(bad); sys.exit(1 if bad else 0)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -35,7 +37,7 @@ def test_core_and_methods_do_not_name_the_gui():
     # not even in a string: a lazily imported "otviz.gui..." path would tie the training side to Qt
     root = os.path.join(os.path.dirname(__file__), os.pardir, "otviz")
     bad = []
-    for pkg in ("core", "methods"):
+    for pkg in ("core", "methods", "session", "util", "worker"):
         for fn in sorted(os.listdir(os.path.join(root, pkg))):
             if fn.endswith(".py"):
                 with open(os.path.join(root, pkg, fn), encoding="utf-8") as f:
@@ -55,6 +57,8 @@ def test_window_side_imports_without_torch_or_sklearn():
             "for m in mods: importlib.import_module('otviz.methods.' + m)\n"
             "for m in ['control_panel', 'history_plot', 'export', 'draw_target', 'view_base', 'fastpoints']:\n"
             "    importlib.import_module('otviz.gui.' + m)\n"
+            "for m in ['session.history', 'util.atomic', 'util.recording', 'util.output_paths', 'util.resources_path']:\n"
+            "    importlib.import_module('otviz.' + m)\n"
             "for n, path in VIEWS.items():\n"
             "    importlib.import_module(path.split(':')[0])\n"
             "    info = method_info(n)\n"
@@ -130,8 +134,9 @@ def test_atomic_write_refuses_missing_folder_and_keeps_old_file(tmp_path):
 
 
 @pytest.mark.parametrize("content, problem", [
-    ("", "empty"), ("1\n2\n3\n", "two numeric columns"), ("x,y\n1,2\nfoo,bar\n", "line 3 is not numeric"),
-    ("1,2\n3,nan\n", "line 2 holds a NaN"), ("x,y\n", "header but no points"),
+    ("", "empty"), ("1\n2\n3\n", "line 1: expected two numbers, found only '1'"),
+    ("x,y\n1,2\nfoo,bar\n", "line 3: expected two numbers, found 'foo'"),
+    ("1,2\n3,nan\n", "line 2: expected two finite numbers, found 'nan'"), ("x,y\n", "header but no points"),
 ])
 def test_csv_errors_name_file_and_problem(tmp_path, content, problem):
     f = tmp_path / "pts.csv"
@@ -165,16 +170,7 @@ def test_registry_lists_methods_in_tab_order():
     with pytest.raises(ValueError, match="choose from swgmm, wgan"):
         method_info("nope")
     for n in names:
-        info = method_info(n)
-        cls = method_class(n)
-        assert cls.name == n and cls.metrics
-        # the training class reads its name, title, config and metrics from the one description
-        assert cls.info is info and (cls.title, cls.Config, cls.metrics) == (info.title, info.Config, info.metrics)
-        with pytest.raises(ValueError, match=f"{n} has no parameter 'nope' \\(known: "):
-            info.spec("nope")
-        for s in cls.specs():
-            assert s.help, f"{n}.{s.name} has no help text"
-            s.coerce(s.default)                                 # every default is valid
+        check_registry_entry(n)
 
 
 def test_cli_run_writes_history(tmp_path, capsys):

@@ -141,7 +141,7 @@ def test_icon_pngs_are_the_svg_rendered(qapp, tmp_path):
 
 
 def test_resources_are_found_and_not_ignored_by_git():
-    from otviz.resources_path import resource_path
+    from otviz.util.resources_path import resource_path
 
     names = ["otviz.svg", "old_faithful.csv"] + [f"otviz-{n}.png" for n in ICON_SIZES]
     for name in names:

@@ -1,9 +1,11 @@
 """Starting worker and helper processes, and the warm spare worker that makes Play start at once.
 
-Processes are forked from multiprocessing's fork server, which has imported torch and every method
-once (see warm.py), or spawned as fresh interpreters where there is no fork server; nothing of the
-GUI's Qt state is ever inherited. A started worker waits, warm; taking the spare costs nothing, and
-a new spare is started a little later, so that it does not compete with the run just begun.
+Processes are forked from multiprocessing's fork server, which has imported torch and every built-in
+method once (see warm.py), or spawned as fresh interpreters where there is no fork server; nothing of
+the GUI's Qt state is ever inherited. Each is given the methods registered at run time in the process
+that starts it, which it registers before its work. A started worker waits, warm; taking the spare
+costs nothing, and a new spare is started a little later, so that it does not compete with the run
+just begun.
 """
 from __future__ import annotations
 
@@ -51,12 +53,23 @@ def context() -> mp.context.BaseContext:
 
 
 def _spawn(target, name: str, nice: int) -> Handle:
+    from otviz.methods import registrations
+
     ctx = context()
     ours, theirs = ctx.Pipe(duplex=True)
-    p = ctx.Process(target=target, args=(theirs, nice), name=name, daemon=True)
+    p = ctx.Process(target=_child_main, args=(target, registrations(), theirs, nice), name=name, daemon=True)
     p.start()
     theirs.close()
     return Handle(p, Channel(ours))
+
+
+def _child_main(target, registered: list, conn, nice: int) -> None:
+    """A started process: first the methods registered at run time in the process that started it (the
+    fork server imported only the built-in ones), then its work."""
+    from otviz.methods import adopt_registrations
+
+    adopt_registrations(registered)
+    target(conn, nice)
 
 
 def spawn_worker() -> Handle:
