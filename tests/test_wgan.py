@@ -1,5 +1,5 @@
 """WGAN: losses, gradient penalty (against hand-derived gradients and finite differences), clipping,
-critic estimates of W on the seed's parallel lines, and short headless runs of the method."""
+critic estimates of W on the parallel lines (W = |θ|), and short headless runs of the method."""
 import dataclasses
 
 import numpy as np

@@ -22,7 +22,7 @@ from otviz.gui.view_base import refit_views
 from otviz.gui.views import view_class
 from otviz.gui.worker import WorkerLink
 from otviz.methods import method_info
-from otviz.methods.history import History
+from otviz.session.history import History
 
 MAX_FPS = 60.0            # frames a second of the tab on screen
 HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it

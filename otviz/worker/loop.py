@@ -169,7 +169,7 @@ class TrainingLoop:
 
     def _build(self, p: dict, report: bool):
         from otviz.methods import method_class
-        from otviz.methods.session import Session
+        from otviz.session.session import Session
 
         cls = method_class(p["method"])
         seed = p.get("seed", 0)
@@ -190,7 +190,7 @@ class TrainingLoop:
 
     def _cmd_load(self, p: dict) -> None:
         """A saved session, from a file path or from checkpoint bytes kept by the GUI."""
-        from otviz.sessionfile import load_session, load_session_bytes
+        from otviz.session.file import load_session, load_session_bytes
 
         if "path" in p:
             session, _extra = load_session(p["path"], device=p.get("device"))
@@ -250,7 +250,7 @@ class TrainingLoop:
         self.session.method.edit(action, payload)
 
     def _cmd_save(self, path: str) -> None:
-        from otviz.sessionfile import save_session
+        from otviz.session.file import save_session
 
         save_session(path, self.session)
         self.ch.send("notice", f"session saved to {path}")
@@ -386,7 +386,7 @@ class TrainingLoop:
 
     def _checkpoint(self) -> None:
         """The session as bytes for the GUI side to keep: a worker that dies restarts from here."""
-        from otviz.sessionfile import dump_session
+        from otviz.session.file import dump_session
 
         if self.session is None:
             return
