@@ -53,12 +53,50 @@ def test_frames_hold_plain_data_only(name):
     loop.fields_remote = True
     loop.dirty = True
     loop._send_frame(1.0)
+    loop.settle()
     frames = ch.frames()
     assert len(frames) == 2 and frames[0]["step"] == 3
     for f in frames:
         assert find_tensors(f) == [], f"tensors in the frame: {find_tensors(f)}"
     assert "config" in frames[0] and "history" in frames[0]
     assert len(frames[0]["history"]["data"]) == 3
+
+
+PAINTED = [n for n in method_names() if method_class(n).frame_fields]
+
+
+@pytest.mark.parametrize("name", PAINTED)
+def test_painted_frames_match_the_training_instance_and_leave_training_exact(name):
+    """Frames whose per-frame fields come from the painter process show what the trained instance
+    itself computes at that step, and painting beside training changes no training draw."""
+    init = small_init(name)
+    ch = FakeChannel([("init", init), ("play", None)])
+    loop = TrainingLoop(ch)
+    loop._read_commands(block=False)
+    m = loop.session.method
+    expected = {}
+    for _ in range(4):
+        for _ in range(3):
+            loop._step()
+        expected[m.step_count] = m.compute_frame_fields()
+        loop.dirty = True
+        loop.clock.in_flight = 0
+        loop._send_frame(float(m.step_count))
+    loop.settle()
+    assert loop.painter is not None and not loop.painter_failed
+    loop._cmd_quit(None)
+    frames = ch.frames()
+    assert [f["step"] for f in frames] == [3, 6, 9, 12]
+    for f in frames:
+        for key in m.frame_fields:
+            np.testing.assert_array_equal(np.asarray(f["snap"][key]), np.asarray(expected[f["step"]][key]))
+
+    from otviz.session.session import Session
+    plain = Session(method_class(name)(method_class(name).Config(**init["config"]), seed=0))
+    for _ in range(12):
+        plain.step()
+    for a, b in zip(plain.method.checkpoint()["G"].values(), m.checkpoint()["G"].values()):
+        assert a.equal(b)
 
 
 def test_changes_merge_and_edits_keep_their_order():

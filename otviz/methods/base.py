@@ -42,6 +42,10 @@ class Method:
     # Snapshot keys too expensive for every frame (networks over a grid, model fits). Another instance
     # of the same class, config and seed computes them from `field_state()` (see compute_fields).
     fields: ClassVar[tuple[str, ...]] = ()
+    # Snapshot keys every frame needs whose cost still matters beside a step (a network evaluated at
+    # the shown points). Computed from `field_state()` too, so the worker can compute them on an
+    # instance of its own, off the training thread, at every frame (see compute_frame_fields).
+    frame_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, info: MethodInfo | None = None, **kw: Any):
         super().__init_subclass__(**kw)
@@ -50,7 +54,7 @@ class Method:
             cls.name, cls.title, cls.Config, cls.metrics = info.name, info.title, info.Config, info.metrics
 
     def __init__(self, config: Any = None, *, seed: int = 0, device: str = "cpu"):
-        self.config = config if config is not None else self.Config()
+        self.config = self.renamed(config if config is not None else self.Config())
         self._check_config(self.config)
         self.seed = int(seed)
         self.device = resolve_device(device)
@@ -65,6 +69,14 @@ class Method:
     @classmethod
     def spec(cls, name: str) -> ParamSpec:
         return cls.info.spec(name)
+
+    @classmethod
+    def renamed(cls, config: Any) -> Any:
+        """`config` with former names of choices (an old dataset name) replaced by the current ones: a
+        config built in code or read from an older session file says the same as one typed today."""
+        new = {s.name: s.renamed(getattr(config, s.name)) for s in cls.specs() if s.aliases}
+        new = {k: v for k, v in new.items() if v != getattr(config, k)}
+        return dataclasses.replace(config, **new) if new else config
 
     def validate(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Typed copies of `changes`, or ValueError naming the first refused value and why."""
@@ -130,11 +142,14 @@ class Method:
             self._good = self.checkpoint()
         return metrics
 
-    def snapshot(self, fields: bool = True) -> dict[str, Any]:
+    def snapshot(self, fields: bool = True, frame_fields: bool = True) -> dict[str, Any]:
         """Plain data for the views (numpy arrays and floats, never live tensors). fields=False leaves
-        out the `fields` keys, so a frame costs little while training; with them (the CLI, recordings)
+        out the `fields` keys, so a frame costs little while training; frame_fields=False leaves out
+        the `frame_fields` keys, for whoever computes them elsewhere. With both (the CLI, recordings)
         it is everything the views draw."""
         snap = self._snapshot()
+        if frame_fields:
+            snap.update(self.compute_frame_fields())
         if fields:
             snap.update(self.compute_fields())
         snap["step"] = self.step_count
@@ -146,6 +161,10 @@ class Method:
         out = self._compute_fields()
         out["fields_step"] = self.step_count
         return out
+
+    def compute_frame_fields(self) -> dict[str, Any]:
+        """The `frame_fields` keys for the current state (or for the state load_field_state gave)."""
+        return self._compute_frame_fields()
 
     def field_state(self) -> dict[str, Any]:
         """What another instance (same class, config and seed, never trained) needs to compute the same
@@ -177,7 +196,7 @@ class Method:
     def load_state_dict(self, d: dict[str, Any]) -> None:
         if d.get("method") != self.name:
             raise ValueError(f"this state is for {d.get('method')!r}, not {self.name!r}")
-        self.config = self.Config(**d["config"])
+        self.config = self.renamed(self.Config(**d["config"]))
         self.seed = int(d["seed"])
         self.reset()
         self.gen.set_state(d["gen"])
@@ -201,8 +220,9 @@ class Method:
 
         walk("", self._state())
         # Run after every step, so only what changed is checked: a tensor already found finite and not
-        # modified since (same object, same version counter) is skipped -- the datasets in the state
-        # cost a RealNVP step 2 ms. The rest is checked at once per device, names only on failure.
+        # modified since (same object, same version counter) is skipped -- the datasets in the state are
+        # large and never change, and scanning them again each step would weigh on a small model's step.
+        # The rest is checked at once per device, names only on failure.
         seen = getattr(self, "_finite_seen", {})
         fresh = [(n, t) for n, t in named
                  if not ((e := seen.get(id(t))) is not None and e[0]() is t and e[1] == t._version)]
@@ -230,6 +250,10 @@ class Method:
 
     def _compute_fields(self) -> dict[str, Any]:
         """The `fields` keys (methods that declare some override this and the two below)."""
+        return {}
+
+    def _compute_frame_fields(self) -> dict[str, Any]:
+        """The `frame_fields` keys (methods that declare some override this)."""
         return {}
 
     def _field_state(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Coulomb GAN (seed 004) on the 5×5 grid of Gaussians, with a plain-GAN (BCE) toggle for contrast."""
+"""Coulomb GAN on the 5×5 grid of Gaussians, with a plain-GAN (BCE) toggle for contrast."""
 from __future__ import annotations
 
 import math
@@ -12,6 +12,7 @@ from sklearn.mixture import GaussianMixture
 from otviz.core import coulomb as cp
 from otviz.core.datasets import grid25, grid25_centers
 from otviz.core.gan import keras_lr, mlp, sample_noise, set_requires_grad
+from otviz.core.gmm import ellipse_polyline
 from otviz.core.metrics import mode_coverage
 from otviz.core.wgan import field_on_grid
 from otviz.methods.base import Method, load_module_weights, module_weights
@@ -25,9 +26,11 @@ GRID_SPACING = 10.5                # the centres' lattice: grid25_centers()
 
 
 class CoulombMethod(Method, info=INFO):
-    checkpoint_every = 10            # a deep copy of both nets and optimisers is not free at 10 ms/step
+    checkpoint_every = 10            # a deep copy of both nets and optimisers each step would cost more than the step
     # D over a grid, and the scikit-learn GMM fit of the generated points (slow: fitted in the fields)
     fields = ("potential", "potential_levels", "potential_rect", "gmm", "gmm_step")
+    # G at the shown noise: a pass of the generator at every frame
+    frame_fields = ("fake", "captured", "modes", "high_quality")
     # What the potential's plot shows, as the view last said ("view_rect" edit); None: [−EXTENT, EXTENT]².
     # It is about the window, not the run, so a reset or a rebuild keeps it.
     heat_view: tuple[float, float, float, float] | None = None
@@ -42,7 +45,7 @@ class CoulombMethod(Method, info=INFO):
         self.G = mlp(4, 2, generator=self.gen).to(dev)
         self.D = mlp(2, 1, generator=self.gen).to(dev)
         betas = (cfg.beta1, 0.999)
-        fused = dict(fused=True) if dev.type == "cpu" else {}    # one kernel for all tensors: ~4x faster
+        fused = dict(fused=True) if dev.type == "cpu" else {}    # one kernel for all tensors, not several per tensor
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas, **fused)
         self.epoch, self.cursor = 0, 0
@@ -97,7 +100,7 @@ class CoulombMethod(Method, info=INFO):
         real = self._real_batch(b)
         # One batch of fakes serves both updates, in the Coulomb GAN authors' order: G first descends
         # the D of the previous step at these fakes, then D is fitted to the potential at them. (The
-        # seed draws fresh noise for G; sharing saves a third generator pass, and G never follows a
+        # authors draw fresh noise for G; sharing saves a third generator pass, and G never follows a
         # D that has just been fitted to the very same points.)
         fake = self.G(self._noise(b))
 
@@ -158,11 +161,13 @@ class CoulombMethod(Method, info=INFO):
         super().edit(action, payload)
 
     def _snapshot(self) -> dict[str, Any]:
+        return {"mode": self.config.mode, "centers": self.centers, "eps": self.eps}
+
+    def _compute_frame_fields(self) -> dict[str, Any]:
         with torch.no_grad():
             fake = self.G(self._z_show[:self.config.n_show]).float().cpu().numpy()
         counts = lattice_counts(fake[:N_EVAL], GRID_STD)          # the evaluation batch, now
-        return {"mode": self.config.mode, "centers": self.centers, "eps": self.eps, "fake": fake,
-                "captured": counts > 0, "modes": int((counts > 0).sum()),
+        return {"fake": fake, "captured": counts > 0, "modes": int((counts > 0).sum()),
                 "high_quality": float(counts.sum() / N_EVAL)}
 
     def _compute_fields(self) -> dict[str, Any]:
@@ -258,12 +263,6 @@ def fit_gmm_ellipses(x: np.ndarray, step: int, seed: int, k: int = 25, n_std: fl
     x = x[np.isfinite(x).all(1)]
     gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed % (2**31), max_iter=100,
                          reg_covar=1e-4).fit(x)
-    t = np.linspace(0, 2 * np.pi, n_vertices)
-    circle = np.stack([np.cos(t), np.sin(t)], 1)
-    pieces = []
-    for mu, cov in zip(gm.means_, gm.covariances_):
-        w, v = np.linalg.eigh(cov)
-        pieces.append(mu + n_std * (circle * np.sqrt(np.maximum(w, 0))) @ v.T)
-        pieces.append(np.full((1, 2), np.nan))
-    return {"step": step, "ellipses": np.concatenate(pieces).astype(np.float32),
+    ellipses = ellipse_polyline(gm.means_, gm.covariances_, n_std, n=n_vertices)
+    return {"step": step, "ellipses": ellipses.astype(np.float32),
             "means": gm.means_, "weights": gm.weights_}

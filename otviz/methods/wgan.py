@@ -24,6 +24,8 @@ N_ARROWS = 120
 class WGANMethod(Method, info=INFO):
     checkpoint_every = 5
     fields = ("field", "field_rect", "field_levels", "lipschitz")     # the critic over a grid
+    # G at the shown noise, and the critic's gradient at some of those points: at every frame
+    frame_fields = ("fake", "arrows", "push_mean", "arrow_scale")
     # What the critic's plot shows, as the view last said ("view_rect" edit); None: the data box. It
     # is about the window, not the run, so a reset or a rebuild keeps it.
     heat_view: tuple[float, float, float, float] | None = None
@@ -37,6 +39,8 @@ class WGANMethod(Method, info=INFO):
     def _check_config(self, cfg: WGANConfig) -> None:
         if cfg.dataset == "csv" and not cfg.csv_path.strip():
             raise ValueError("dataset csv: choose a CSV file of points (csv_path)")
+        if cfg.dataset == "csv":
+            datasets.load_points_csv(cfg.csv_path)      # a bad file is refused here, not half-way through a reset
         if cfg.dataset != "csv" and cfg.batch_size > cfg.n_points:   # (a small CSV is sampled with replacement)
             raise ValueError(f"batch_size: {cfg.batch_size} is more than the {cfg.n_points} real points")
 
@@ -92,21 +96,16 @@ class WGANMethod(Method, info=INFO):
 
     @staticmethod
     def _make_data(cfg: WGANConfig) -> tuple[np.ndarray, np.ndarray | None, float]:
-        rng = np.random.default_rng(_data_seed(cfg))
-        n = cfg.n_points
+        options = {"ring8": dict(radius=RING_RADIUS, std=RING_STD), "grid25": dict(spacing=GRID_SPACING, std=GRID_STD),
+                   "parallel_lines": dict(theta=1.0), "csv": dict(path=cfg.csv_path)}
+        x = datasets.make(cfg.dataset, cfg.n_points, np.random.default_rng(_data_seed(cfg)),
+                          **options.get(cfg.dataset, {}))
+        # the mixtures' true centres and spread, for mode coverage
         if cfg.dataset == "ring8":
-            return (datasets.ring8(n, rng, radius=RING_RADIUS, std=RING_STD),
-                    datasets.ring8_centers(RING_RADIUS), RING_STD)
+            return x, datasets.ring8_centers(RING_RADIUS), RING_STD
         if cfg.dataset == "grid25":
-            return (datasets.grid25(n, rng, spacing=GRID_SPACING, std=GRID_STD),
-                    datasets.grid25_centers(GRID_SPACING), GRID_STD)
-        if cfg.dataset == "swiss_roll":
-            return datasets.swiss_roll(n, rng), None, 0.0
-        if cfg.dataset == "two_moons":
-            return datasets.two_moons(n, rng), None, 0.0
-        if cfg.dataset == "parallel_lines":
-            return datasets.parallel_lines(n, rng, theta=1.0), None, 0.0
-        return datasets.load_points_csv(cfg.csv_path), None, 0.0
+            return x, datasets.grid25_centers(GRID_SPACING), GRID_STD
+        return x, None, 0.0
 
     def _make_optimizers(self) -> None:
         cfg = self.config
@@ -191,7 +190,7 @@ class WGANMethod(Method, info=INFO):
     # ------------------------------------------------------------------ views
     def _snapshot(self) -> dict[str, Any]:
         cfg = self.config
-        snap = self._points_snapshot()
+        snap = {"real": self.real_show[: cfg.n_show]}
         snap.update({
             "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
             "optimizer_settings": {"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
@@ -200,7 +199,8 @@ class WGANMethod(Method, info=INFO):
         })
         return snap
 
-    def _points_snapshot(self) -> dict[str, Any]:
+    def _compute_frame_fields(self) -> dict[str, Any]:
+        """The generated points and the critic's push on some of them, as arrows."""
         fake = self.generate(self.config.n_show)
         xa = torch.as_tensor(fake[:N_ARROWS], device=self.device)
         push = point_push(self.config.mode, self.D, xa).cpu().numpy()
@@ -211,7 +211,7 @@ class WGANMethod(Method, info=INFO):
         seg = np.empty((2 * len(push), 2), dtype=np.float32)
         seg[0::2] = fake[:N_ARROWS]
         seg[1::2] = fake[:N_ARROWS] + scale * push
-        return {"real": self.real_show[: self.config.n_show], "fake": fake, "arrows": seg,
+        return {"fake": fake, "arrows": seg,
                 "push_mean": float(norms.mean()) if len(norms) else 0.0, "arrow_scale": scale}
 
     def _compute_fields(self) -> dict[str, Any]:
@@ -250,12 +250,13 @@ class WGANMethod(Method, info=INFO):
         return np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
     def _field_state(self) -> dict[str, Any]:
-        # the critic, the data box (a drawn target moves it; the points themselves are not needed)
-        # and what the critic's plot shows
-        return {"D": module_weights(self.D), "rect": tuple(float(v) for v in self.rect),
-                "heat_view": self.heat_view}
+        # both networks, the data box (a drawn target moves it; the points themselves are not
+        # needed) and what the critic's plot shows
+        return {"G": module_weights(self.G), "D": module_weights(self.D),
+                "rect": tuple(float(v) for v in self.rect), "heat_view": self.heat_view}
 
     def _load_field_state(self, state: dict[str, Any]) -> None:
+        load_module_weights(self.G, state["G"])
         load_module_weights(self.D, state["D"])
         self.rect = tuple(float(v) for v in state["rect"])
         view = state.get("heat_view")

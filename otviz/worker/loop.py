@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from otviz.worker.painter import FramePainter
 from otviz.worker.pacing import MAX_FPS, MAX_IN_FLIGHT, FrameClock
 from otviz.worker.protocol import Channel, ChannelClosed, open_child_channel
 
@@ -82,6 +83,8 @@ class TrainingLoop:
         self.checkpoint_step = -1
         self.need_full = True
         self.prepared = None          # (run key, Session) built ahead by _cmd_prepare
+        self.painter: FramePainter | None = None   # per-frame fields off the training process
+        self.painter_failed = False
         self.quit = False
 
     # ------------------------------------------------------------------ the loop
@@ -114,6 +117,8 @@ class TrainingLoop:
             timeout = IDLE_POLL
             if self.dirty and self.session is not None and self.clock.in_flight < MAX_IN_FLIGHT:
                 timeout = max(0.0, self.clock.last_sent + 1.0 / self.clock.max_fps - time.perf_counter())
+                if self.painter is not None and self.painter.busy:
+                    timeout = max(timeout, 0.001)     # the frame goes once painted: no busy wait
         merged: dict[str, Any] = {}
         while self.ch.poll(timeout):
             timeout = 0.0
@@ -149,6 +154,8 @@ class TrainingLoop:
 
     def _cmd_quit(self, _p) -> None:
         self.quit = True
+        if self.painter is not None:
+            self.painter.close()
 
     def _cmd_ack(self, _frame_id) -> None:
         self.clock.in_flight = max(0, self.clock.in_flight - 1)
@@ -200,7 +207,7 @@ class TrainingLoop:
             raise ValueError(f"{p.get('name') or p.get('path')}: a {session.method.name} session, "
                              f"not {p['method']}")
         self._adopt(session)
-        self.ch.send("loaded", {"method": session.method.name, "step": session.step_count,
+        self._send("loaded", {"method": session.method.name, "step": session.step_count,
                                 "path": p.get("path")})
 
     def _adopt(self, session) -> None:
@@ -253,11 +260,11 @@ class TrainingLoop:
         from otviz.session.file import save_session
 
         save_session(path, self.session)
-        self.ch.send("notice", f"session saved to {path}")
+        self._send("notice", f"session saved to {path}")
 
     def _cmd_history_csv(self, path: str) -> None:
         self.session.history.to_csv(path)
-        self.ch.send("notice", f"history saved to {path}")
+        self._send("notice", f"history saved to {path}")
 
     def _cmd_checkpoint(self, _p) -> None:
         self._checkpoint()
@@ -277,7 +284,7 @@ class TrainingLoop:
             return
         self.running = on
         self.steps_since_frame = 0
-        self.ch.send("running", on)
+        self._send("running", on)
         if not on:
             self.dirty = True            # a paused frame carries the fresh fields
             if self.session is not None and self.session.step_count != self.checkpoint_step:
@@ -319,7 +326,9 @@ class TrainingLoop:
 
     # ------------------------------------------------------------------ frames
     def _maybe_send_frame(self) -> None:
-        if not self.dirty or self.session is None:
+        if self.painter is not None and self.painter.error is not None:
+            self._painter_failed()
+        if not self.dirty or self.session is None or (self.painter is not None and self.painter.busy):
             return
         now = time.perf_counter()
         pace_due = self.pace and self.running and self.steps_since_frame >= self.pace
@@ -329,25 +338,54 @@ class TrainingLoop:
             return
         self._send_frame(now)
 
+    def _send(self, kind: str, payload: Any = None) -> None:
+        """Every message but a painted frame: after the frame the painter may still be finishing,
+        so that nothing overtakes it (a "paused" before the last frame taken while running)."""
+        if self.painter is not None:
+            self.painter.wait_idle()
+        self.ch.send(kind, payload)
+
+    def settle(self) -> None:
+        """Return once every frame handed to the painter has been sent."""
+        if self.painter is not None:
+            self.painter.wait_idle()
+
+    def _painter_for(self, method) -> FramePainter | None:
+        """The frame painter, for a method with per-frame fields, unless it has failed in this run."""
+        if not method.frame_fields or self.painter_failed:
+            return None
+        if self.painter is None:
+            try:
+                ours = getattr(self.ch, "conn", None)
+                self.painter = FramePainter(self.ch.send, inherited=(ours,) if ours is not None else ())
+            except (OSError, ValueError) as e:     # no fork here, or no resources for a process
+                self.painter_failed = True
+                self._fail(f"frames are drawn more slowly: no frame painter ({_message(e)})")
+                return None
+        return self.painter
+
     def _send_frame(self, now: float) -> None:
         s, m = self.session, self.session.method
         full = self.need_full or not self.running
         remote_fields = bool(getattr(m, "fields", ())) and not full
         self.need_full = False
         field_state = None
+        painter = self._painter_for(m)
+        inline = painter is None         # the per-frame fields computed here, now
         try:
             if not remote_fields:
-                snap = m.snapshot()
+                snap = m.snapshot(frame_fields=inline)
             elif self.fields_remote:
-                snap = m.snapshot(fields=False)
+                snap = m.snapshot(fields=False, frame_fields=inline)
                 if now - self.last_field >= FIELD_INTERVAL:
                     field_state = m.field_state()
                     self.last_field = now
             else:                        # no helper: fresh fields here, now and then
                 full = now - self.last_field >= INLINE_FIELD_INTERVAL
-                snap = m.snapshot(fields=full)
+                snap = m.snapshot(fields=full, frame_fields=inline)
                 if full:
                     self.last_field = now
+            paint_state = None if inline else (field_state or m.field_state())
         except Exception as e:
             traceback.print_exc()
             self._set_running(False)
@@ -364,7 +402,10 @@ class TrainingLoop:
         self.frame_id += 1
         self.dirty = False
         self.steps_since_frame = 0
-        self.ch.send("frame", frame)
+        if inline:
+            self._send("frame", frame)
+        else:
+            painter.submit(m, paint_state, frame)
         self.clock.sent(now, time.perf_counter() - now, self.running and not full)   # sending included
 
     def _history_update(self) -> dict:
@@ -384,18 +425,26 @@ class TrainingLoop:
             self.sent_events = events
         return out
 
+    def _painter_failed(self) -> None:
+        """The painter lost a frame: count it as drawn, paint here from now on, and say why."""
+        message, self.painter.error = self.painter.error, None
+        self.painter_failed = True
+        self.clock.in_flight = max(0, self.clock.in_flight - 1)
+        self.dirty = True
+        self._fail(f"frames are drawn more slowly: {message}")
+
     def _checkpoint(self) -> None:
         """The session as bytes for the GUI side to keep: a worker that dies restarts from here."""
         from otviz.session.file import dump_session
 
         if self.session is None:
             return
-        self.ch.send("checkpoint", {"step": self.session.step_count, "data": dump_session(self.session)})
+        self._send("checkpoint", {"step": self.session.step_count, "data": dump_session(self.session)})
         self.checkpoint_step = self.session.step_count
         self.trained_since_checkpoint = 0.0
 
     def _fail(self, message: str) -> None:
-        self.ch.send("failed", message)
+        self._send("failed", message)
 
 
 def _run_key(p: dict) -> tuple:
