@@ -62,7 +62,7 @@ def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
         m = time_to_modes()
         if m["first"] is not None:
             t, n, hq = m["first"]
-            rows.append(Row("coulomb", f"wall time to >= {TARGET_MODES}/25 modes (SPEC coverage)", t, "s",
+            rows.append(Row("coulomb", f"wall time to >= {TARGET_MODES}/25 modes (one sample nearest each)", t, "s",
                             target="minutes, not hours", ok=True,
                             note=f"step {n}; only {100 * hq:.0f} % of the samples were high-quality then"))
         rows.append(Row("coulomb", f"... and >= {100 * TARGET_HQ:.0f} % high-quality samples", m["time"], "s",
@@ -72,7 +72,7 @@ def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
     else:
         rows.append(Row("coulomb", f"time to >= {TARGET_MODES}/25 modes: not run", float("nan"), "s",
                         note="python -m benchmarks --only coulomb --coulomb-modes (several minutes); "
-                             f"at the measured rate the ~20,000 steps NOTES reports would take "
+                             f"at the measured rate the ~20,000 steps a full run takes would need "
                              f"{20000 / r['rate'] / 60:.0f} min"))
     return rows
 

@@ -172,17 +172,30 @@ def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float
         d["after"] = headless_rate(name, seconds / 2)
         d["headless"] = (d["before"] + d["after"]) / 2
         out.append(d)
-    pids = [os.getpid()] + [c.pid for c in _children()]
+    pids = [os.getpid()] + _descendants(os.getpid())
     mem = memory_mb(pids)
     win.close()
     app.processEvents()
     return out, mem
 
 
-def _children():
-    import multiprocessing as mp
-
-    return mp.active_children()
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`: the workers, their helper and the painters they fork."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    out, todo = [], [root]
+    while todo:
+        here = todo.pop()
+        kids = [pid for pid, pp in parent.items() if pp == here]
+        out += kids
+        todo += kids
+    return out
 
 
 def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:

@@ -1,6 +1,7 @@
 """The training worker's loop without a GUI: commands in order, merged changes, plain-data frames, pacing."""
 import pickle
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -68,11 +69,17 @@ PAINTED = [n for n in method_names() if method_class(n).frame_fields]
 @pytest.mark.parametrize("name", PAINTED)
 def test_painted_frames_match_the_training_instance_and_leave_training_exact(name):
     """Frames whose per-frame fields come from the painter process show what the trained instance
-    itself computes at that step, and painting beside training changes no training draw."""
+    itself computes at that step, hold plain data only, and painting beside training changes no
+    training draw."""
+    import multiprocessing as mp
+
+    gui_end, worker_end = mp.Pipe()
+    gui = Channel(gui_end)
     init = small_init(name)
-    ch = FakeChannel([("init", init), ("play", None)])
-    loop = TrainingLoop(ch)
-    loop._read_commands(block=False)
+    gui.send("init", init)
+    gui.send("play")
+    loop = TrainingLoop(Channel(worker_end))
+    loop._read_commands(block=True)
     m = loop.session.method
     expected = {}
     for _ in range(4):
@@ -84,10 +91,17 @@ def test_painted_frames_match_the_training_instance_and_leave_training_exact(nam
         loop._send_frame(float(m.step_count))
     loop.settle()
     assert loop.painter is not None and not loop.painter_failed
+    frames = []
+    while gui.poll(1.0):
+        kind, payload = gui.recv()
+        if kind == "frame":
+            frames.append(payload)
+        if len(frames) == 4:
+            break
     loop._cmd_quit(None)
-    frames = ch.frames()
     assert [f["step"] for f in frames] == [3, 6, 9, 12]
     for f in frames:
+        assert find_tensors(f) == []
         for key in m.frame_fields:
             np.testing.assert_array_equal(np.asarray(f["snap"][key]), np.asarray(expected[f["step"]][key]))
 
@@ -137,19 +151,21 @@ def test_demo_pace_waits_for_each_frame_on_screen():
     loop._maybe_send_frame()               # the first frame (step 0)
     loop.clock.in_flight = 0
     steps = 0
-    for _ in range(20):                    # the GUI never acknowledges: at most 3 steps, then one frame
-        if loop._may_step():
-            loop._step()
-            steps += 1
-        loop._maybe_send_frame()
+
+    def turn():                            # the worker's loop for a while (frames keep the display's rate)
+        nonlocal steps
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            if loop._may_step():
+                loop._step()
+                steps += 1
+            loop._maybe_send_frame()
+
+    turn()                                 # the GUI never acknowledges: at most 3 steps, then one frame
     assert steps == 3
     assert [f["step"] for f in ch.frames()] == [0, 3]
     loop._cmd_ack(1)                        # drawn: the next 3 steps go
-    for _ in range(20):
-        if loop._may_step():
-            loop._step()
-            steps += 1
-        loop._maybe_send_frame()
+    turn()
     assert steps == 6 and ch.frames()[-1]["step"] == 6
 
 

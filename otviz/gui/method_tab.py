@@ -177,6 +177,7 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         old, self.link = self.link, link
         if old is not None and old is not link:
             old.close(1.0)
+            self._on_running(False)        # a new worker starts paused: it says so when it plays
         link.setParent(self)
         link.frame_ready.connect(self._on_frame_ready)
         link.message.connect(self._on_message)

@@ -176,6 +176,16 @@ class Method:
         self.step_count = int(state["step"])
         self._load_field_state(state)
 
+    def frame_state(self) -> dict[str, Any]:
+        """What another instance needs to compute the same `frame_fields` (sent at every frame, so
+        a method whose frame fields need less than its fields says so in _frame_state)."""
+        return {"step": self.step_count, **self._frame_state()}
+
+    def load_frame_state(self, state: dict[str, Any]) -> None:
+        """Make compute_frame_fields() give what the instance `state` came from would give."""
+        self.step_count = int(state["step"])
+        self._load_frame_state(state)
+
     def edit(self, action: str, payload: Any) -> None:
         """A data edit from the views (a dragged point, a drawn cloud). Methods that accept them override."""
         raise ValueError(f"{self.title} does not accept the edit {action!r}")
@@ -261,6 +271,12 @@ class Method:
 
     def _load_field_state(self, state: dict[str, Any]) -> None:
         """Take what _field_state() gave (on an instance of the same class, config and seed)."""
+
+    def _frame_state(self) -> dict[str, Any]:
+        return self._field_state()
+
+    def _load_frame_state(self, state: dict[str, Any]) -> None:
+        self._load_field_state(state)
 
     def _state(self) -> dict[str, Any]:
         raise NotImplementedError

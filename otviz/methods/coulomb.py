@@ -201,6 +201,12 @@ class CoulombMethod(Method, info=INFO):
         view = state.get("heat_view")
         self.heat_view = None if view is None else tuple(float(v) for v in view)
 
+    def _frame_state(self) -> dict[str, Any]:
+        return {"G": module_weights(self.G)}        # the shown points need the generator only
+
+    def _load_frame_state(self, state: dict[str, Any]) -> None:
+        load_module_weights(self.G, state["G"])
+
     @torch.no_grad()
     def _heatmap(self) -> dict[str, Any]:
         """D over what its plot shows (rows are y, columns x). The colour levels are centred on the map's

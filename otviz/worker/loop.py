@@ -118,7 +118,7 @@ class TrainingLoop:
             if self.dirty and self.session is not None and self.clock.in_flight < MAX_IN_FLIGHT:
                 timeout = max(0.0, self.clock.last_sent + 1.0 / self.clock.max_fps - time.perf_counter())
                 if self.painter is not None and self.painter.busy:
-                    timeout = max(timeout, 0.001)     # the frame goes once painted: no busy wait
+                    timeout = max(timeout, 0.001)     # the next frame waits for this one: no busy wait
         merged: dict[str, Any] = {}
         while self.ch.poll(timeout):
             timeout = 0.0
@@ -163,6 +163,8 @@ class TrainingLoop:
     def _cmd_prepare(self, p: dict) -> None:
         """Build the run a tab on screen would start (a spare, before Play): Play then starts at once."""
         self.prepared = (_run_key(p), self._build(p, report=False))
+        if self.prepared[1] is not None:
+            self._prime_painter(self.prepared[1].method)
 
     def _cmd_init(self, p: dict) -> None:
         prepared, self.prepared = self.prepared, None
@@ -215,6 +217,7 @@ class TrainingLoop:
         self.running = False
         self.single = 0
         self._restarted()
+        self._prime_painter(session.method)
 
     def _restarted(self) -> None:
         self.rows.clear()
@@ -326,9 +329,13 @@ class TrainingLoop:
 
     # ------------------------------------------------------------------ frames
     def _maybe_send_frame(self) -> None:
-        if self.painter is not None and self.painter.error is not None:
-            self._painter_failed()
-        if not self.dirty or self.session is None or (self.painter is not None and self.painter.busy):
+        if self.painter is not None:
+            idle = self.painter.collect()
+            if self.painter.error is not None:
+                self._painter_failed()
+            elif not idle:
+                return
+        if not self.dirty or self.session is None:
             return
         now = time.perf_counter()
         pace_due = self.pace and self.running and self.steps_since_frame >= self.pace
@@ -351,18 +358,27 @@ class TrainingLoop:
             self.painter.wait_idle()
 
     def _painter_for(self, method) -> FramePainter | None:
-        """The frame painter, for a method with per-frame fields, unless it has failed in this run."""
+        """The frame painter, for a method with per-frame fields, unless it has failed in this run
+        (or the worker talks to no real pipe, or cannot fork)."""
         if not method.frame_fields or self.painter_failed:
             return None
         if self.painter is None:
+            if not isinstance(self.ch, Channel) or not hasattr(os, "fork"):
+                self.painter_failed = True
+                return None
             try:
-                ours = getattr(self.ch, "conn", None)
-                self.painter = FramePainter(self.ch.send, inherited=(ours,) if ours is not None else ())
-            except (OSError, ValueError) as e:     # no fork here, or no resources for a process
+                self.painter = FramePainter(self.ch)
+            except OSError as e:          # no resources for another process
                 self.painter_failed = True
                 self._fail(f"frames are drawn more slowly: no frame painter ({_message(e)})")
                 return None
         return self.painter
+
+    def _prime_painter(self, method) -> None:
+        """Start the painter and its copy of the method ahead of the first frame."""
+        painter = self._painter_for(method)
+        if painter is not None:
+            painter.prime(method)
 
     def _send_frame(self, now: float) -> None:
         s, m = self.session, self.session.method
@@ -385,7 +401,7 @@ class TrainingLoop:
                 snap = m.snapshot(fields=full, frame_fields=inline)
                 if full:
                     self.last_field = now
-            paint_state = None if inline else (field_state or m.field_state())
+            paint_state = None if inline else m.frame_state()
         except Exception as e:
             traceback.print_exc()
             self._set_running(False)
@@ -427,8 +443,9 @@ class TrainingLoop:
 
     def _painter_failed(self) -> None:
         """The painter lost a frame: count it as drawn, paint here from now on, and say why."""
-        message, self.painter.error = self.painter.error, None
-        self.painter_failed = True
+        message = self.painter.error
+        self.painter.close()
+        self.painter, self.painter_failed = None, True
         self.clock.in_flight = max(0, self.clock.in_flight - 1)
         self.dirty = True
         self._fail(f"frames are drawn more slowly: {message}")

@@ -1,12 +1,16 @@
 """A worker's frame painter: a child process that completes frames with the method's per-frame fields.
 
 Some methods need a network pass at every frame (a generator at the shown noise). Done between two
-steps, that pass is time the training loses. A thread beside the training loop does not help: the
-two then take turns on the interpreter lock between torch's kernels, and training loses about as
-much. So the pass runs in a child process forked from the worker, on a shadow instance of the method
-(same class, config and seed, never trained) loaded with the weights of the frame's step. A thread
-of the worker, blocked on the child's pipe most of the time, puts the fields into the frame and
-sends it to the GUI.
+steps, that pass is time the training loses; a thread beside the training loop does not help either,
+as the two then take turns on the interpreter lock. So the pass runs in a child process forked from
+the worker, on a shadow instance of the method (same class, config and seed, never trained) loaded
+with the weights of the frame's step. The child sends the finished frame to the GUI itself, over the
+worker's own connection, and then tells the worker it is done: the worker pays for handing the frame
+over, and nothing else.
+
+The two processes never write to the GUI at the same time: the worker hands over one frame at a
+time and sends nothing else to the GUI until the child has said it is done (see TrainingLoop._send).
+That also keeps the GUI's messages in the order the worker meant them.
 """
 from __future__ import annotations
 
@@ -15,83 +19,72 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
-from typing import Any, Callable
 
 from otviz.worker.protocol import Channel, ChannelClosed
 
 
 class FramePainter:
-    """One frame at a time: `submit` hands a frame over; it is sent once its fields are computed."""
+    """One frame at a time: `submit` hands a frame over, `collect` learns whether it has gone."""
 
-    def __init__(self, send: Callable[[str, Any], None], inherited=()):
-        """`send` sends a finished frame to the GUI; `inherited` are connections of the worker that
-        the child must close (so that the GUI still sees the worker's pipe close when it dies)."""
-        self._send = send
+    def __init__(self, gui: Channel):
+        """`gui` is the worker's channel to the GUI: the child sends finished frames on it."""
         ours, theirs = mp.Pipe()
         # A plain fork: the child starts at once with the worker's memory (torch and the methods
-        # already loaded), and multiprocessing does not let a worker, a daemon, start processes.
-        # The worker is single-threaded here, so no lock is held by a thread the child lacks.
+        # already loaded), and multiprocessing does not let a worker, a daemon, start processes. The
+        # worker's training runs on its main thread only, so no lock is held by a thread the child lacks.
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                _painter_main(theirs, (ours, *inherited))
+                _painter_main(theirs, ours, gui.conn)
             finally:
                 os._exit(0)      # never the worker's exit handlers
         theirs.close()
         self._ch = Channel(ours)
         self._config = None
         self._key: tuple | None = None
-        self._frame: dict | None = None
-        self._wake = threading.Condition()
-        self._idle = threading.Event()
-        self._idle.set()
-        self.error: str | None = None       # the last failure, for the training thread to take
-        self._closed = False
-        self._thread = threading.Thread(target=self._forward, name="otviz-frame-forward", daemon=True)
-        self._thread.start()
+        self.busy = False
+        self.error: str | None = None       # why the last frame was not sent, for the worker to tell
 
-    @property
-    def busy(self) -> bool:
-        return not self._idle.is_set()
-
-    def wait_idle(self) -> None:
-        self._idle.wait()
+    def prime(self, method) -> None:
+        """Build the shadow of `method` now, so that the first frame does not wait for it."""
+        job = self._method_job(method)
+        if job:
+            self._post("shadow", job)
 
     def submit(self, method, state: dict, frame: dict) -> None:
-        """Complete `frame["snap"]` with the frame fields of `method` at `state` (its field_state(),
-        taken now), then send the frame."""
-        self._idle.wait()
-        job: dict[str, Any] = {"state": state}
-        key = (method.name, method.seed)
-        if key != self._key or method.config is not self._config:
-            # configs are replaced, never changed in place: an unchanged one is the same object
-            job["method"], job["seed"] = method.name, method.seed
-            job["config"] = dataclasses.asdict(method.config)
-            self._key, self._config = key, method.config
-        with self._wake:
-            self._idle.clear()
-            self._frame = frame
+        """Complete `frame["snap"]` with the frame fields of `method` at `state` (its frame_state(),
+        taken now), and send the frame to the GUI."""
+        self.wait_idle()
+        job = self._method_job(method)
+        job.update(state=state, frame=frame)
+        if self._post("paint", job):
+            self.busy = True
+
+    def collect(self, timeout: float = 0.0) -> bool:
+        """Whether the painter is idle, after waiting at most `timeout` for the frame in hand."""
+        if self.busy:
             try:
-                self._ch.send("paint", job)
+                if self._ch.poll(timeout):
+                    kind, payload = self._ch.recv()
+                    self.busy = False
+                    if kind == "error":
+                        self._lost(payload)
             except ChannelClosed:
-                self._frame = None
-                self._key = None
-                self.error = "the frame painter process has stopped"
-                self._idle.set()
-                return
-            self._wake.notify()
+                self.busy = False
+                self._lost("the frame painter process has stopped")
+        return not self.busy
+
+    def wait_idle(self) -> None:
+        self.collect(timeout=None)
 
     def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
         try:
             self._ch.send("quit")
         except ChannelClosed:
             pass
+        self._ch.close()
         deadline = time.monotonic() + 0.5
         while True:
             try:
@@ -105,59 +98,61 @@ class FramePainter:
                 return
             time.sleep(0.005)
 
-    # ------------------------------------------------------------------ the worker's forwarding thread
-    def _forward(self) -> None:
-        while True:
-            with self._wake:
-                while self._frame is None and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                frame = self._frame
-            try:
-                kind, payload = self._ch.recv()
-                if kind == "error":
-                    raise RuntimeError(payload)
-                frame["snap"].update(payload)
-                self._send("frame", frame)
-            except Exception as e:      # noqa: BLE001  (the training thread reports it and goes on alone)
-                self.error = ("the frame painter process has stopped" if isinstance(e, ChannelClosed)
-                              else str(e) or type(e).__name__)
-                self._key = None
-            finally:
-                with self._wake:
-                    self._frame = None
-                self._idle.set()
+    def _method_job(self, method) -> dict:
+        """The method's name, seed and config if the child does not have them yet."""
+        key = (method.name, method.seed)
+        if key == self._key and method.config is self._config:
+            return {}         # configs are replaced, never changed in place: an unchanged one is the same object
+        self._key, self._config = key, method.config
+        return {"method": method.name, "seed": method.seed, "config": dataclasses.asdict(method.config)}
+
+    def _post(self, kind: str, job: dict) -> bool:
+        try:
+            self._ch.send(kind, job)
+            return True
+        except ChannelClosed:
+            self._lost("the frame painter process has stopped")
+            return False
+
+    def _lost(self, message: str) -> None:
+        self.error = message
+        self._key = None          # whatever the child held is gone
 
 
-def _painter_main(conn, inherited) -> None:
-    """The child: keep a shadow of the worker's method and compute its frame fields on request."""
-    for c in inherited:
-        c.close()
+def _painter_main(conn, worker_end, gui_conn) -> None:
+    """The child: keep a shadow of the worker's method, finish frames and send them to the GUI."""
+    worker_end.close()
     _die_with_parent()
-    ch = Channel(conn)
+    ch, gui = Channel(conn), Channel(gui_conn)
     shadow = None
     while True:
         try:
             kind, p = ch.recv()
         except ChannelClosed:
-            return
+            return                # the worker is gone
         if kind == "quit":
             return
         try:
             if "method" in p:
                 shadow = _shadow(shadow, p["method"], p["config"], p["seed"])
-            shadow.load_field_state(p["state"])
-            ch.send("fields", shadow.compute_frame_fields())
+            if kind == "paint":
+                if shadow is None:
+                    raise RuntimeError("the frame painter could not build its copy of the method")
+                shadow.load_frame_state(p["state"])
+                frame = p["frame"]
+                frame["snap"].update(shadow.compute_frame_fields())
+                gui.send("frame", frame)
+                ch.send("done")
         except ChannelClosed:
             return
         except Exception as e:      # noqa: BLE001  (told to the worker, which paints on its own)
             traceback.print_exc()
             shadow = None
-            try:
-                ch.send("error", str(e) or type(e).__name__)
-            except ChannelClosed:
-                return
+            if kind == "paint":
+                try:
+                    ch.send("error", str(e) or type(e).__name__)
+                except ChannelClosed:
+                    return
 
 
 def _shadow(current, name: str, config: dict, seed: int):
@@ -177,8 +172,8 @@ def _shadow(current, name: str, config: dict, seed: int):
 
 
 def _die_with_parent() -> None:
-    """Linux: end this process when the worker ends, however it ends (the pipe's closing also tells
-    it, once it next reads)."""
+    """Linux: end this process when the worker ends, however it ends. Elsewhere the child ends when it
+    next reads its closed pipe from the worker; it holds the GUI's connection open until then."""
     if not sys.platform.startswith("linux"):
         return
     try:
