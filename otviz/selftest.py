@@ -55,7 +55,7 @@ def _train_and_pause(app, tab, steps: int, timeout: float, errors: list[str]) ->
         tab.controls.play.click()                   # Pause
     # the paused frame is complete (its fields are of its own step): wait for it before the picture
     paused = _wait(app, lambda: errors or (not tab.running and not tab.last_frame["running"]
-                                           and tab.last_frame["snap"].get("fields_step", tab.step) == tab.step),
+                                           and tab.last_frame["snap"].fields_step in (None, tab.step)),
                    30.0)
     if errors:
         raise RuntimeError(errors[0])

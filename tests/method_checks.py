@@ -1,15 +1,19 @@
 """Checks every registered method must pass, by name: shared by the built-in methods' tests and test_toy_method."""
+import dataclasses
 import math
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from otviz.methods import method_class, method_info
 from otviz.methods.base import Diverged, Method
+from otviz.methods.snapshot import Snapshot
 from otviz.session.session import Session
 
 # 12 cases per method by default; OTVIZ_FUZZ_CASES=100 runs the long fuzz (500 cases over five methods)
@@ -75,7 +79,7 @@ def check_parameter_fuzz(name: str) -> None:
             for _ in range(2):
                 m.step()
             snap = m.snapshot()
-            assert isinstance(snap, dict) and snap["step"] == m.step_count
+            assert isinstance(snap, cls.Snapshot) and snap.step == m.step_count
             ran += 1
         except Diverged as e:
             assert "NaN" in str(e)
@@ -192,6 +196,53 @@ def check_session_round_trip_continues_exactly(name: str) -> None:
             assert torch.equal(a, b), k
 
 
-CHECKS = [check_registry_entry, check_parameter_fuzz, check_nan_pauses_at_last_good_state,
+def not_plain(obj, path: str = "snap") -> list[str]:
+    """Paths of whatever in a snapshot is not plain data: numpy arrays (not of Python objects), numbers,
+    strings, None, and snapshots, dicts, lists and tuples of those."""
+    if isinstance(obj, Snapshot):
+        return [p for k, v in obj.as_dict().items() for p in not_plain(v, f"{path}.{k}")]
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in not_plain(v, f"{path}[{k!r}]")]
+    if isinstance(obj, (list, tuple)):
+        return [p for i, v in enumerate(obj) for p in not_plain(v, f"{path}[{i}]")]
+    if isinstance(obj, np.ndarray):
+        return [] if obj.dtype != object else [f"{path}: an array of objects"]
+    ok = (np.generic, bool, int, float, str, type(None))
+    return [] if isinstance(obj, ok) else [f"{path}: {type(obj).__module__}.{type(obj).__name__}"]
+
+
+def check_snapshot_contract(name: str) -> None:
+    """The method names its snapshot dataclass; the fields it computes apart (`fields`, `frame_fields`)
+    are fields of it that default to None; snapshot() gives an instance of it that holds plain data only
+    and crosses a pipe intact, with and without the fields."""
+    from otviz.worker.protocol import find_tensors
+
+    cls = method_class(name)
+    S = cls.Snapshot
+    assert isinstance(S, type) and issubclass(S, Snapshot) and S is not Snapshot, f"{name} names no Snapshot"
+    assert dataclasses.is_dataclass(S) and S.__dataclass_params__.frozen, f"{S.__name__} is not frozen"
+    declared = {f.name: f for f in dataclasses.fields(S)}
+    assert not set(cls.fields) & set(cls.frame_fields)
+    for key in (*cls.fields, *cls.frame_fields):
+        assert key in declared, f"{name}: {key!r} is no field of {S.__name__}"
+        assert declared[key].default is None, f"{name}: {S.__name__}.{key} must default to None"
+    m = cls(seed=0)
+    for _ in range(2):
+        m.step()
+    for fields in (True, False):
+        for frame_fields in (True, False):
+            snap = m.snapshot(fields=fields, frame_fields=frame_fields)
+            what = f"{name}: snapshot(fields={fields}, frame_fields={frame_fields})"
+            assert type(snap) is S and snap.step == m.step_count, what
+            assert find_tensors(snap) == [], (what, find_tensors(snap))
+            assert not_plain(snap) == [], (what, not_plain(snap))
+            left_out = (() if fields else cls.fields) + (() if frame_fields else cls.frame_fields)
+            assert all(getattr(snap, k) is None for k in left_out), what
+            assert (snap.fields_step == m.step_count) if fields else snap.fields_step is None, what
+            back = pickle.loads(pickle.dumps(snap, protocol=5))
+            assert type(back) is S and back.as_dict().keys() == snap.as_dict().keys(), what
+
+
+CHECKS = [check_registry_entry, check_parameter_fuzz, check_snapshot_contract, check_nan_pauses_at_last_good_state,
           check_guard_rechecks_every_tensor_that_changed, check_device_switch_keeps_the_run,
           check_session_round_trip_continues_exactly]

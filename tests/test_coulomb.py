@@ -222,21 +222,21 @@ def test_snapshot_is_plain_data_with_heatmap_and_gmm_on_demand():
     m = CoulombMethod(small(gmm_every=0), seed=0)
     m.step()
     s = m.snapshot()
-    assert s["fake"].shape == (500, 2) and s["centers"].shape == (25, 2)
-    assert s["potential"].shape == (32, 32) and np.isfinite(s["potential"]).all()
-    lo, hi = s["potential_levels"]
-    assert lo < np.median(s["potential"]) < hi
-    assert (lo + hi) / 2 == pytest.approx(np.median(s["potential"]), rel=1e-5, abs=1e-6)
-    assert s["gmm"] is None
+    assert s.fake.shape == (500, 2) and s.centers.shape == (25, 2)
+    assert s.potential.shape == (32, 32) and np.isfinite(s.potential).all()
+    lo, hi = s.potential_levels
+    assert lo < np.median(s.potential) < hi
+    assert (lo + hi) / 2 == pytest.approx(np.median(s.potential), rel=1e-5, abs=1e-6)
+    assert s.gmm is None
     m.edit("fit_gmm", None)
     s = m.snapshot()
-    assert s["gmm"].shape == (25 * 49, 2) and np.isnan(s["gmm"]).any(1).sum() == 25
-    assert s["gmm_step"] == 1
+    assert s.gmm.shape == (25 * 49, 2) and np.isnan(s.gmm).any(1).sum() == 25
+    assert s.gmm_step == 1
 
     def plain(v):
         return isinstance(v, (np.ndarray, float, int, str, bool, tuple, type(None), np.floating, np.integer))
 
-    assert all(plain(v) for v in s.values()), {k: type(v) for k, v in s.items() if not plain(v)}
+    assert all(plain(v) for v in s.as_dict().values()), {k: type(v) for k, v in s.as_dict().items() if not plain(v)}
     with pytest.raises(ValueError):
         m.edit("drag", None)
 
@@ -254,7 +254,7 @@ def test_gmm_is_fitted_in_the_fields_when_due_and_on_demand(monkeypatch):
     def fields_at(step):
         while trainer.step_count < step:
             trainer.step()
-        assert "gmm" not in trainer.snapshot(fields=False)
+        assert trainer.snapshot(fields=False).gmm is None
         helper.load_field_state(trainer.field_state())
         return helper.compute_fields()
 
@@ -318,10 +318,10 @@ def test_learned_potential_has_its_well_where_the_fakes_miss_a_mode():
     others = np.delete(at, 7)
     assert at[7] < np.median(others) - 1.5 * others.std()
     snap = m.snapshot()                          # and the heatmap the view draws shows the same well
-    z, (x0, y0, w, h) = snap["potential"], snap["potential_rect"]
+    z, (x0, y0, w, h) = snap.potential, snap.potential_rect
     cx, cy = grid25_centers()[7]
     i, j = int((cy - y0) / h * z.shape[0]), int((cx - x0) / w * z.shape[1])
-    assert z[i, j] < snap["potential_levels"][0] + 0.25 * (snap["potential_levels"][1] - snap["potential_levels"][0])
+    assert z[i, j] < snap.potential_levels[0] + 0.25 * (snap.potential_levels[1] - snap.potential_levels[0])
 
 
 def test_set_device_keeps_data_and_training_state():

@@ -146,7 +146,7 @@ def test_a_session_saved_with_an_old_name_opens(tmp_path):
     assert loaded.method.config.dataset == "two_moons" and loaded.step_count == 1
     np.testing.assert_array_equal(loaded.method.y.numpy(), m.y.numpy())
     np.testing.assert_array_equal(loaded.method.x.numpy(), m.x.numpy())       # the moved source points too
-    assert loaded.method.snapshot(fields=False)["x"].shape == (15, 2)
+    assert loaded.method.snapshot(fields=False).x.shape == (15, 2)
 
 
 @pytest.mark.parametrize("content, message", [

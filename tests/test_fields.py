@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from otviz.methods import method_class, method_names
+from otviz.methods.snapshot import Snapshot
 
 # Small settings, so that every method trains a few steps in well under a second.
 SMALL = {
@@ -36,9 +37,11 @@ def trained(name: str, steps: int = 3):
 
 
 def tensors_in(obj, path="") -> list[str]:
-    """Paths of every torch.Tensor inside dicts, lists and tuples."""
+    """Paths of every torch.Tensor inside snapshots, dicts, lists and tuples."""
     if isinstance(obj, torch.Tensor):
         return [path or "<top>"]
+    if isinstance(obj, Snapshot):
+        return tensors_in(obj.as_dict(), path)
     if isinstance(obj, dict):
         return [p for k, v in obj.items() for p in tensors_in(v, f"{path}.{k}")]
     if isinstance(obj, (list, tuple)):
@@ -47,7 +50,9 @@ def tensors_in(obj, path="") -> list[str]:
 
 
 def not_plain(obj, path="") -> list[str]:
-    """Paths of anything that is not numpy, a number, a string, None, or a container of those."""
+    """Paths of anything that is not numpy, a number, a string, None, or a snapshot or container of those."""
+    if isinstance(obj, Snapshot):
+        return not_plain(obj.as_dict(), path)
     if isinstance(obj, dict):
         return [p for k, v in obj.items() for p in not_plain(v, f"{path}.{k}")]
     if isinstance(obj, (list, tuple)):
@@ -114,9 +119,11 @@ def test_snapshots_and_field_state_are_plain_data(name):
 def test_a_cheap_snapshot_leaves_out_exactly_the_fields(name):
     m = trained(name)
     cheap, full = m.snapshot(fields=False), m.snapshot()
-    assert not set(m.fields) & set(cheap) and "fields_step" not in cheap
-    assert set(full) == set(cheap) | set(m.fields) | {"fields_step"}
-    assert full["step"] == cheap["step"] == full["fields_step"] == 3
+    assert type(cheap) is type(full) is m.Snapshot
+    assert cheap.fields_step is None and all(getattr(cheap, k) is None for k in m.fields)
+    for k in full.as_dict().keys() - {*m.fields, "fields_step"}:     # the rest is the same
+        assert_same(getattr(cheap, k), getattr(full, k), k)
+    assert full.step == cheap.step == full.fields_step == 3
 
 
 @pytest.mark.parametrize("name", method_names())

@@ -46,14 +46,14 @@ def test_slider_and_direction_show_each_stage(view, trained):
     assert view.slider.maximum() == 4
     for k in range(5):
         view.slider.setValue(k)
-        np.testing.assert_allclose(as_set(shown(view)), as_set(s["fwd_points"][k]), atol=1e-5)
+        np.testing.assert_allclose(as_set(shown(view)), as_set(s.fwd_points[k]), atol=1e-5)
         g = view.grid.getData()
-        np.testing.assert_array_equal(g[0], s["fwd_grid"][k][:, 0])    # its lines, broken away from the points
+        np.testing.assert_array_equal(g[0], s.fwd_grid[k][:, 0])    # its lines, broken away from the points
     view.direction.setCurrentIndex(1)
     view.slider.setValue(0)
-    np.testing.assert_allclose(as_set(shown(view)), as_set(s["base"]), atol=1e-6)
+    np.testing.assert_allclose(as_set(shown(view)), as_set(s.base), atol=1e-6)
     view.slider.setValue(4)
-    np.testing.assert_allclose(as_set(shown(view)), as_set(s["samples"]), atol=1e-6)
+    np.testing.assert_allclose(as_set(shown(view)), as_set(s.samples), atol=1e-6)
     assert "inverse" in view.layer_plot.getPlotItem().titleLabel.text
 
 
@@ -61,7 +61,7 @@ def test_morph_interpolates_and_plays_to_the_end(qtbot, view):
     s = view.snap
     view.t = 1.5
     view._draw_layers()
-    mid = 0.5 * (s["fwd_points"][1] + s["fwd_points"][2])
+    mid = 0.5 * (s.fwd_points[1] + s.fwd_points[2])
     np.testing.assert_allclose(as_set(shown(view)), as_set(mid), atol=1e-5)
     view.slider.setValue(0)
     view.seconds_per_layer = 0.03
@@ -69,7 +69,7 @@ def test_morph_interpolates_and_plays_to_the_end(qtbot, view):
     assert view.timer.isActive()
     qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=10_000)
     assert view.t == 4 and view.slider.value() == 4 and not view.play_button.isChecked()
-    np.testing.assert_allclose(as_set(shown(view)), as_set(s["latent"]), atol=1e-5)
+    np.testing.assert_allclose(as_set(shown(view)), as_set(s.latent), atol=1e-5)
 
 
 def test_gif_of_the_morph(tmp_path, view):
@@ -88,15 +88,15 @@ def test_view_draws_new_fields_and_shows_their_age(view, trained):
     assert "step" not in title()                           # fields of the frame's own step: no age shown
     old = view.snap
     trained.step()
-    s = {**trained.snapshot(fields=False), **{k: old[k] for k in (*trained.fields, "fields_step")}}
+    s = trained.snapshot(fields=False).replace(**old.fields_part())
     view.update_snapshot(s)                                # the same fields again: nothing is redrawn
     assert view.snap is old
-    s = {**trained.snapshot(fields=False), **trained.compute_fields()}
+    s = trained.snapshot(fields=False).replace(**trained.compute_fields())
     view.update_snapshot(s)
     assert view.snap is s and "step" not in title()
     trained.step()
-    s = {**trained.snapshot(fields=False), **{k: s[k] for k in trained.fields}, "fields_step": 40}
-    s["fwd_points"] = s["fwd_points"].copy()               # as if new fields of step 40 arrived late
+    late = {**s.fields_part(), "fields_step": 40, "fwd_points": s.fwd_points.copy()}    # new fields of step 40, late
+    s = trained.snapshot(fields=False).replace(**late)
     view.update_snapshot(s)
     assert "step 40" in title()
 
@@ -143,23 +143,23 @@ def test_tab_trains_live_and_lr_change_is_marked(qtbot):
     link = None
     try:
         conftest.wait_first_frame(qtbot, tab)                 # the preview, before any worker
-        assert tab.view.snap is not None and tab.view.snap["fields_step"] == 0
+        assert tab.view.snap is not None and tab.view.snap.fields_step == 0
         tab.controls.play.click()
         conftest.wait_step(qtbot, tab, 12, timeout=60_000)
         link = tab.link
         # while training, the layer pictures (computed apart from the training) follow it
-        qtbot.waitUntil(lambda: tab.last_frame["running"] and tab.view.snap["fields_step"] > 0, timeout=20_000)
+        qtbot.waitUntil(lambda: tab.last_frame["running"] and tab.view.snap.fields_step > 0, timeout=20_000)
         tab.set_params({"lr": 5e-4})
         qtbot.waitUntil(lambda: tab.config.lr == 5e-4, timeout=10_000)
         qtbot.waitUntil(lambda: any("lr=0.0005" in t for _, t in tab.history.events), timeout=10_000)
         tab.controls.play.click()
         # once paused, the view's pictures catch up with the last step
         conftest.wait_paused(qtbot, tab)
-        assert tab.last_frame["snap"]["fields_step"] == tab.step >= 12
+        assert tab.last_frame["snap"].fields_step == tab.step >= 12
         nll = tab.history.column("nll")
         assert np.isfinite(nll).sum() >= 2                    # the held-out nll arrives every 10 steps
         assert len(tab.history) == tab.step                   # the GUI's copy has every step's row
-        assert tab.view.snap["fields_step"] == tab.step
+        assert tab.view.snap.fields_step == tab.step
     finally:
         win.close()
     assert link is not None
@@ -167,14 +167,13 @@ def test_tab_trains_live_and_lr_change_is_marked(qtbot):
 
 
 def test_layer_view_follows_stages_that_outgrow_it(view):
-    s = dict(view.snap)
-    s["fwd_points"] = s["fwd_points"] * 10                # training spread the stages ten times wider
-    s["fwd_grid"] = s["fwd_grid"] * 10
+    s = view.snap
+    s = s.replace(fwd_points=s.fwd_points * 10, fwd_grid=s.fwd_grid * 10)    # training spread the stages wider
     view.update_snapshot(s)
     (x0, x1), (y0, y1) = view.layer_plot.getPlotItem().vb.viewRange()
-    lo, hi = np.percentile(s["fwd_points"].reshape(-1, 2), [1, 99], axis=0)
+    lo, hi = np.percentile(s.fwd_points.reshape(-1, 2), [1, 99], axis=0)
     assert x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1
     before = (x0, x1, y0, y1)
-    view.update_snapshot({**s, "fwd_points": s["fwd_points"] * 1.01})    # a small change keeps the view
+    view.update_snapshot(s.replace(fwd_points=s.fwd_points * 1.01))    # a small change keeps the view
     (x0, x1), (y0, y1) = view.layer_plot.getPlotItem().vb.viewRange()
     assert (x0, x1, y0, y1) == before

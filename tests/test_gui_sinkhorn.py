@@ -28,7 +28,7 @@ def test_play_change_eps_pause_reset_close(qtbot, window):
     row.editor.editingFinished.emit()                          # a user typing a new eps mid-run
     qtbot.waitUntil(lambda: tab.config.eps == 0.5, timeout=5_000)      # the worker's config says so
     qtbot.waitUntil(lambda: any("eps=0.5" in t for _, t in tab.history.events), timeout=5_000)
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["eps"] == 0.5, timeout=5_000)   # the views show the new solve
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].eps == 0.5, timeout=5_000)   # the views show the new solve
     tab.controls.play.click()                                  # Pause
     conftest.wait_paused(qtbot, tab)
     assert not tab.controls.play.isChecked()
@@ -65,15 +65,15 @@ def test_refused_value_says_why_and_keeps_value(qtbot, window):
 def test_drag_point_resolves_warm(qtbot, window):
     tab = window.tab_by_name["sinkhorn"]
     conftest.wait_first_frame(qtbot, tab)
-    before = tab.last_frame["snap"]["x"][0].copy()
+    before = tab.last_frame["snap"].x[0].copy()
     tab.view.edit_requested.emit("move_point", {"which": "source", "index": 0, "xy": (before[0] + 1.0, before[1])})
-    qtbot.waitUntil(lambda: abs(tab.last_frame["snap"]["x"][0][0] - before[0] - 1.0) < 1e-9, timeout=5_000)
+    qtbot.waitUntil(lambda: abs(tab.last_frame["snap"].x[0][0] - before[0] - 1.0) < 1e-9, timeout=5_000)
     snap = tab.last_frame["snap"]
-    P = snap["plan"]
+    P = snap.plan
     n, m = P.shape
     np.testing.assert_allclose(P.sum(1), np.full(n, 1 / n), atol=1e-5)   # re-solved with the moved point
     tab.view.edit_requested.emit("add_point", {"which": "target", "xy": (0.0, 0.0)})
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["plan"].shape == (n, m + 1), timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].plan.shape == (n, m + 1), timeout=5_000)
 
 
 def test_restart_param_waits_for_apply(qtbot, window):
@@ -83,6 +83,6 @@ def test_restart_param_waits_for_apply(qtbot, window):
     assert tab.panel.apply_button.isEnabled()
     assert tab.link is None and tab.config.dataset == "two_moons"  # staged, not applied
     tab.panel.apply_button.click()
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["x"].shape == (5, 2), timeout=60_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].x.shape == (5, 2), timeout=60_000)
     assert tab.config.dataset == "seed_rows" and tab.step == 0
-    assert abs(tab.last_frame["snap"]["batch"]["costs"][3] - 16.0) < 1e-2
+    assert abs(tab.last_frame["snap"].batch["costs"][3] - 16.0) < 1e-2

@@ -37,13 +37,13 @@ def test_train_switch_mode_mid_run_and_draw(qtbot, window):
     tab.controls.play.click()
     conftest.wait_paused(qtbot, tab)                           # the paused frame: the last step, complete
     snap = tab.last_frame["snap"]
-    assert snap["step"] == snap["fields_step"] == tab.step
-    assert snap["mode"] == "clip"
+    assert snap.step == snap.fields_step == tab.step
+    assert snap.mode == "clip"
     # what is on screen is the snapshot: generated points, the critic image, arrows with heads
-    assert np.array_equal(view.fake.data(), snap["fake"].astype(np.float64))
-    assert view.heat.image.shape == snap["field"].shape
+    assert np.array_equal(view.fake.data(), snap.fake.astype(np.float64))
+    assert view.heat.image.shape == snap.field.shape
     x, _ = view.arrows.getData()
-    assert len(x) == 3 * len(snap["arrows"])                   # shafts plus two barbs each
+    assert len(x) == 3 * len(snap.arrows)                   # shafts plus two barbs each
     assert "modes" in view.info.toPlainText()
     h = tab.history                                            # the GUI's copy of the run's history
     assert len(h) == tab.step and h.steps[-1] == tab.step
@@ -54,14 +54,14 @@ def test_dataset_change_resets_and_drops_mode_metrics(qtbot, window):
     tab = window.tab_by_name["wgan"]
     tab.set_params({"dataset": "two_moons", "width": 16})
     qtbot.waitUntil(lambda: tab.config.dataset == "two_moons" and tab.last_frame is not None
-                    and tab.last_frame["snap"]["dataset"] == "two_moons", timeout=60_000)
+                    and tab.last_frame["snap"].dataset == "two_moons", timeout=60_000)
     assert tab.config.width == 16 and tab.step == 0
     tab.single_step()
     wait_step(qtbot, tab, 1)
     qtbot.waitUntil(lambda: len(tab.history) == 1, timeout=5_000)
     assert not tab.running and tab.step == 1                   # one step, then it stays paused
     snap = tab.last_frame["snap"]
-    assert len(snap["centers"]) == 0 and snap["coverage"] is None
+    assert len(snap.centers) == 0 and snap.coverage is None
     assert math.isnan(tab.history.column("modes")[-1])
     assert np.isfinite(tab.history.column("w_estimate")[-1])
     assert "modes" not in tab.view.info.toPlainText()
@@ -96,9 +96,9 @@ def test_drawn_target_reaches_the_method(qtbot, window):
     stroke = np.stack([t, 0.5 * t], 1)
     view.vb.drawn = [stroke]                                   # as a stroke would leave it
     view.vb.stroke_finished.emit()
-    qtbot.waitUntil(lambda: len(tab.last_frame["snap"]["real"]) == 40, timeout=60_000)
-    real = tab.last_frame["snap"]["real"]                      # the worker trains on the drawn points now
+    qtbot.waitUntil(lambda: len(tab.last_frame["snap"].real) == 40, timeout=60_000)
+    real = tab.last_frame["snap"].real                      # the worker trains on the drawn points now
     np.testing.assert_allclose(real[np.argsort(real[:, 0])], stroke, atol=1e-6)
-    assert tab.last_frame["snap"]["n_modes"] == 0
+    assert tab.last_frame["snap"].n_modes == 0
     view.draw_button.setChecked(False)
     assert not view.vb.drawing

@@ -130,12 +130,12 @@ def test_wgan_keeps_its_data_box_and_its_slope_estimate_when_zoomed_out():
     x0, y0, w, h = rect
     m.edit("view_rect", (x0 - w / 2, y0 - h / 2, 2 * w, 2 * h))     # zoomed out around the data
     zoomed = m.snapshot()
-    assert m.rect == rect and zoomed["rect"] == rect                 # the arrows keep their scale
-    assert zoomed["arrow_scale"] == snap["arrow_scale"]
+    assert m.rect == rect and zoomed.rect == rect                 # the arrows keep their scale
+    assert zoomed.arrow_scale == snap.arrow_scale
     # the steepest slope is still measured over the data box, not the empty space around it
     c = (np.arange(64) + 0.5) / 64
     grid = np.stack(np.meshgrid(x0 + w * c, y0 + h * c), -1).reshape(-1, 2)
     x = torch.as_tensor(grid, dtype=torch.float32).requires_grad_(True)
     (g,) = torch.autograd.grad(m.D(x).sum(), x)
     exact = g.norm(dim=1).max().item()
-    assert 0.7 * exact <= zoomed["lipschitz"] <= 1.01 * exact
+    assert 0.7 * exact <= zoomed.lipschitz <= 1.01 * exact

@@ -88,14 +88,14 @@ def test_heatmap_image_lies_where_its_field_was_computed(qtbot, name):
     v.update_snapshot(snap)
     heat = v.heat
     r = heat.mapRectToParent(heat.boundingRect())
-    assert (r.x(), r.y(), r.width(), r.height()) == pytest.approx(snap[rect_key])
-    assert heat.image.shape == snap[key].shape
+    assert (r.x(), r.y(), r.width(), r.height()) == pytest.approx(getattr(snap, rect_key))
+    assert heat.image.shape == getattr(snap, key).shape
     # a pan: until the field for the new view comes, the old image stays where it was computed
     plot.setRange(xRange=(5.0, 9.0), yRange=(5.0, 8.0), padding=0)
     settle(qtbot)
-    v.update_snapshot({**m.snapshot(fields=False), **{k: snap[k] for k in (*m.fields, "fields_step")}})
+    v.update_snapshot(m.snapshot(fields=False).replace(**snap.fields_part()))
     r = heat.mapRectToParent(heat.boundingRect())
-    assert (r.x(), r.y(), r.width(), r.height()) == pytest.approx(snap[rect_key])
+    assert (r.x(), r.y(), r.width(), r.height()) == pytest.approx(getattr(snap, rect_key))
 
 
 def test_headless_snapshot_covers_the_plot(tmp_path):
@@ -119,9 +119,9 @@ def test_tab_holds_the_view_for_its_worker_and_redraws_its_preview(qtbot, open_w
 
     def covered(frame_ok=lambda f: True):
         f, view = tab.last_frame, tab.view.view_edits.get("view_rect")
-        if f is None or view is None or not frame_ok(f) or "field_rect" not in f["snap"]:
+        if f is None or view is None or not frame_ok(f) or f["snap"].field_rect is None:
             return False
-        fx, fy, fw, fh = f["snap"]["field_rect"]
+        fx, fy, fw, fh = f["snap"].field_rect
         x0, y0, w, h = visible(plot)
         return view == visible(plot) and fx <= x0 and fy <= y0 and fx + fw >= x0 + w and fy + fh >= y0 + h
 

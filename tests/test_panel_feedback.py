@@ -132,4 +132,4 @@ def test_staged_changes_stay_in_sight_with_apply_and_discard(qtbot, window):
     panel.apply_button.click()
     assert not panel.staged_box.isVisible()
     qtbot.waitUntil(lambda: tab.config.dataset == "two_moons" and tab.config.n_components == 8, timeout=60_000)
-    assert tab.step == 0 and tab.last_frame["snap"]["means"].shape == (8, 2)
+    assert tab.step == 0 and tab.last_frame["snap"].means.shape == (8, 2)

@@ -24,7 +24,7 @@ def test_paused_status_names_the_step_on_screen(qtbot, open_window):
     qtbot.waitUntil(lambda: window.status_label.text().startswith(f"paused at step {n}   ·"), timeout=2_000)
     # the step the views show is that step too
     assert tab.view.info.toPlainText().startswith(f"step {n} ")
-    assert tab.last_frame["snap"]["step"] == n
+    assert tab.last_frame["snap"].step == n
     # a single step moves both on together
     tab.controls.step.click()
     conftest.wait_step(qtbot, tab, n + 1, timeout=10_000)

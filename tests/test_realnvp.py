@@ -130,35 +130,35 @@ def test_snapshot_is_plain_data_and_stages_agree():
     for _ in range(30):
         m.step()
     snap = m.snapshot()
-    for k, v in snap.items():
+    for k, v in snap.as_dict().items():
         assert not isinstance(v, torch.Tensor), k
     n = 3
-    assert snap["fwd_points"].shape == (n + 1, 1000, 2) and snap["inv_points"].shape == (n + 1, 1000, 2)
-    assert np.array_equal(snap["fwd_points"][0], snap["data"])
-    assert np.array_equal(snap["fwd_points"][-1], snap["latent"])
-    assert np.array_equal(snap["inv_points"][-1], snap["samples"])
+    assert snap.fwd_points.shape == (n + 1, 1000, 2) and snap.inv_points.shape == (n + 1, 1000, 2)
+    assert np.array_equal(snap.fwd_points[0], snap.data)
+    assert np.array_equal(snap.fwd_points[-1], snap.latent)
+    assert np.array_equal(snap.inv_points[-1], snap.samples)
     # the drawn data are training points; the latent is the flow's forward map (odd n: halves swapped back)
-    z, _ = m.flow(torch.tensor(snap["data"]))
-    assert np.allclose(snap["latent"], z.detach().numpy()[:, ::-1], atol=1e-5)
+    z, _ = m.flow(torch.tensor(snap.data))
+    assert np.allclose(snap.latent, z.detach().numpy()[:, ::-1], atol=1e-5)
     # generated samples, mapped forward one layer at a time, retrace the inverse stages
-    fs = m.flow.forward_stages(torch.tensor(snap["samples"]))
+    fs = m.flow.forward_stages(torch.tensor(snap.samples))
     for j in range(n + 1):
         k = n - j
         y = fs[k].detach().numpy()
-        assert np.allclose(snap["inv_points"][j], y[:, ::-1] if k % 2 else y, atol=1e-4)
+        assert np.allclose(snap.inv_points[j], y[:, ::-1] if k % 2 else y, atol=1e-4)
     # heatmap: log-density on the data's box, smooth, close to the model, never beyond its samples
-    x0, y0, w, h = snap["logp_rect"]
-    rows, cols = snap["logp"].shape
+    x0, y0, w, h = snap.logp_rect
+    rows, cols = snap.logp.shape
     assert (rows - 1) / (cols - 1) == pytest.approx(h / w, rel=0.05)          # square cells
     xx, yy = np.meshgrid(np.linspace(x0, x0 + w, cols), np.linspace(y0, y0 + h, rows))
     exact = m.flow.log_prob(torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32))
     exact = exact.detach().numpy().reshape(rows, cols)
-    assert np.median(np.abs(snap["logp"] - exact)) < 0.05
-    assert exact.min() - 1e-4 <= snap["logp"].min() and snap["logp"].max() <= exact.max() + 1e-4
-    lo, hi = snap["logp_levels"]
-    assert lo < hi == pytest.approx(float(np.percentile(snap["logp"], 99.5)), rel=1e-5)
+    assert np.median(np.abs(snap.logp - exact)) < 0.05
+    assert exact.min() - 1e-4 <= snap.logp.min() and snap.logp.max() <= exact.max() + 1e-4
+    lo, hi = snap.logp_levels
+    assert lo < hi == pytest.approx(float(np.percentile(snap.logp, 99.5)), rel=1e-5)
     assert hi - lo <= 12.0
-    assert snap["nll"] == m.last_nll and snap["step"] == 30 == snap["fields_step"]
+    assert snap.nll == m.last_nll and snap.step == 30 == snap.fields_step
 
 
 def test_warped_grids_stay_where_the_points_are():
@@ -170,11 +170,11 @@ def test_warped_grids_stay_where_the_points_are():
     snap = m.snapshot()
     n = 3
     for grid, points, other in (("fwd_grid", "fwd_points", "inv_points"), ("inv_grid", "inv_points", "fwd_points")):
-        g = snap[grid]
+        g = getattr(snap, grid)
         assert g.shape == (n + 1, 2 * GRID_LINES * (GRID_PTS + 1), 2)
         assert np.isnan(g[:, GRID_PTS::GRID_PTS + 1]).all()                # a NaN row ends every line
         for k in range(n + 1):
-            cloud = np.concatenate([snap[points][k], snap[other][n - k]])
+            cloud = np.concatenate([getattr(snap, points)[k], getattr(snap, other)[n - k]])
             kept = g[k][np.isfinite(g[k]).all(1)]
             assert len(kept) > 100                                         # a grid is drawn at every stage
             lo, hi = np.percentile(cloud, 1, axis=0), np.percentile(cloud, 99, axis=0)
@@ -187,7 +187,7 @@ def test_pictures_are_fields_another_instance_draws_over_a_drawn_target():
     m = make(hidden=16, n_flows=3)
     m.step()
     cheap = m.snapshot(fields=False)
-    assert set(cheap) == {"n_flows", "data", "nll", "step"}       # nothing passes through the flow
+    assert all(getattr(cheap, k) is None for k in m.fields)       # nothing passes through the flow
     pts = np.random.default_rng(1).normal((4.0, -3.0), 0.3, (200, 2))
     m.edit("points", pts)                                          # a drawn target far from the moons
     for _ in range(3):
@@ -204,7 +204,7 @@ def test_pictures_are_fields_another_instance_draws_over_a_drawn_target():
     m.reset()                                                      # the moons again: no data in the state
     assert "shown" not in m.field_state()
     helper.load_field_state(m.field_state())
-    np.testing.assert_array_equal(helper.compute_fields()["fwd_points"][0], m.snapshot()["data"])
+    np.testing.assert_array_equal(helper.compute_fields()["fwd_points"][0], m.snapshot().data)
 
 
 def test_session_file_continues_exactly(tmp_path):

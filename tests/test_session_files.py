@@ -66,7 +66,7 @@ CASES = [
     ("dict", "is not an otviz session file (it was saved by another program)"),
     ("torch_foreign", "holds Python objects that otviz does not open"),
     ("pickle_foreign", "is not an otviz session file"),
-    ("newer", "was written by a newer otviz (9.0, session format 2)"),
+    ("newer", f"was written by a newer otviz (9.0, session format {VERSION + 1})"),
 ]
 
 

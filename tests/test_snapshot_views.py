@@ -75,21 +75,21 @@ def test_sinkhorn_snapshot_c_and_p_in_display_order(config):
     s = session("sinkhorn", 0, **config)
     m = s.method
     snap = m.snapshot()
-    src, tgt = snap["order_source"], snap["order_target"]
+    src, tgt = snap.order_source, snap.order_target
     P0, C0 = m.result.plan.numpy(), m.result.cost_matrix.numpy()
-    np.testing.assert_array_equal(snap["plan"], P0[np.ix_(src, tgt)])
-    np.testing.assert_array_equal(snap["cost_matrix"], C0[np.ix_(src, tgt)])
-    a = np.radians(snap["order_angle"])
+    np.testing.assert_array_equal(snap.plan, P0[np.ix_(src, tgt)])
+    np.testing.assert_array_equal(snap.cost_matrix, C0[np.ix_(src, tgt)])
+    a = np.radians(snap.order_angle)
     d = np.array([np.cos(a), np.sin(a)])
-    assert np.all(np.diff(snap["x"][src] @ d) >= 0) and np.all(np.diff(snap["y"][tgt] @ d) >= 0)
+    assert np.all(np.diff(snap.x[src] @ d) >= 0) and np.all(np.diff(snap.y[tgt] @ d) >= 0)
     # the structure shows: the plan is a band near the diagonal, in storage order it was not
-    assert band_width(snap["plan"]) < 0.5 * band_width(P0)
-    assert band_width(snap["plan"]) < 0.2
+    assert band_width(snap.plan) < 0.5 * band_width(P0)
+    assert band_width(snap.plan) < 0.2
 
 
 def test_sinkhorn_view_names_the_order_on_its_axes(renderer):
     r = renderer(session("sinkhorn", 0, dataset="moons"))
-    angle = r.session.method.snapshot()["order_angle"]
+    angle = r.session.method.snapshot().order_angle
     label = f"sorted along {angle:.0f}°".replace("-", "−")
     for plot in (r.view.cmat, r.view.pmat):
         assert label in plot.getAxis("bottom").labelString() and label in plot.getAxis("left").labelString()
@@ -111,7 +111,7 @@ def drawn_labels(axis):
 def test_convergence_tick_labels_do_not_overlap(renderer, errors):
     r = renderer(session("sinkhorn", 0, dataset="moons"))
     snap = r.session.method.snapshot()
-    snap.update(errors=errors, n_iter=len(errors) - 1)
+    snap = snap.replace(errors=errors, n_iter=len(errors) - 1)
     r.view.update_snapshot(snap)
     r.widget.grab()
     labels = drawn_labels(r.view.conv.getAxis("left"))

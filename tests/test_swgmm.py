@@ -11,6 +11,7 @@ import torch
 from otviz.core.sliced import angles_to_directions, project_gmm, wasserstein_to_gmm_1d
 from otviz.methods import method_class
 from otviz.methods.base import Diverged
+from otviz.methods.snapshot import Snapshot
 from otviz.session.session import Session
 from otviz.methods.swgmm import SWGMMMethod
 
@@ -98,10 +99,12 @@ def test_zero_random_directions_allowed_with_fixed_ones():
     m = SWGMMMethod(seed=0)
     m.update({"directions": 0, "fixed_directions": "0, 60, 120"})
     m.step()
-    assert m.snapshot()["directions"].shape == (3, 2)
+    assert m.snapshot().directions.shape == (3, 2)
 
 
 def _plain(v):
+    if isinstance(v, Snapshot):
+        return _plain(v.as_dict())
     if isinstance(v, dict):
         return all(_plain(x) for x in v.values())
     return isinstance(v, (np.ndarray, float, int, str, bool, np.floating, np.integer)) or v is None
@@ -113,17 +116,17 @@ def test_snapshot_is_plain_data_with_consistent_views():
     snap = m.snapshot()
     assert _plain(snap)
     n, k = 272, 5
-    assert snap["points"].shape == (n, 2) and snap["means"].shape == (k, 2) and snap["covs"].shape == (k, 2, 2)
-    assert snap["directions"].shape == (5, 2) and np.allclose(np.linalg.norm(snap["directions"], axis=1), 1)
-    assert snap["cost"].shape == (n,) and snap["cost"].sum() == pytest.approx(snap["axis_wpp"], rel=1e-10)
-    assert np.allclose(snap["proj"], snap["points"][:, 0])               # default axis x
-    assert np.all(np.diff(snap["gmm_cdf"]) >= 0) and snap["gmm_cdf"][0] < 0.01 and snap["gmm_cdf"][-1] > 0.99
-    assert np.all(np.diff(snap["gmm_quantiles"]) > 0)
-    assert np.isnan(snap["ellipses"]).any(axis=1).sum() == k               # one NaN separator per ellipse
-    assert snap["em"]["nll"] == pytest.approx(m.em_nll)
+    assert snap.points.shape == (n, 2) and snap.means.shape == (k, 2) and snap.covs.shape == (k, 2, 2)
+    assert snap.directions.shape == (5, 2) and np.allclose(np.linalg.norm(snap.directions, axis=1), 1)
+    assert snap.cost.shape == (n,) and snap.cost.sum() == pytest.approx(snap.axis_wpp, rel=1e-10)
+    assert np.allclose(snap.proj, snap.points[:, 0])               # default axis x
+    assert np.all(np.diff(snap.gmm_cdf) >= 0) and snap.gmm_cdf[0] < 0.01 and snap.gmm_cdf[-1] > 0.99
+    assert np.all(np.diff(snap.gmm_quantiles) > 0)
+    assert np.isnan(snap.ellipses).any(axis=1).sum() == k               # one NaN separator per ellipse
+    assert snap.em["nll"] == pytest.approx(m.em_nll)
     m.update({"show_em": False, "axis": "y"})
     snap = m.snapshot()
-    assert "em" not in snap and np.allclose(snap["proj"], snap["points"][:, 1])
+    assert snap.em is None and np.allclose(snap.proj, snap.points[:, 1])
 
 
 def test_axis_views_are_fields_computed_by_another_instance():
@@ -131,15 +134,15 @@ def test_axis_views_are_fields_computed_by_another_instance():
     for _ in range(3):
         m.step()
     cheap = m.snapshot(fields=False)
-    assert not set(m.fields) & set(cheap) and "fields_step" not in cheap and cheap["step"] == 3
+    assert all(getattr(cheap, k) is None for k in m.fields) and cheap.fields_step is None and cheap.step == 3
     snap = m.snapshot()
-    assert snap["fields_step"] == 3 and np.allclose(snap["proj"], m.x_np[:, 0])
-    assert snap["axis_wpp"] == pytest.approx(axis_wpp(m, 0.0), rel=1e-9)
+    assert snap.fields_step == 3 and np.allclose(snap.proj, m.x_np[:, 0])
+    assert snap.axis_wpp == pytest.approx(axis_wpp(m, 0.0), rel=1e-9)
     helper = SWGMMMethod(seed=0)                          # never trained: only the fit's parameters move
     helper.load_field_state(m.field_state())
-    assert helper.compute_fields()["axis_wpp"] == pytest.approx(snap["axis_wpp"], rel=1e-12)
+    assert helper.compute_fields()["axis_wpp"] == pytest.approx(snap.axis_wpp, rel=1e-12)
     m.update({"axis": "y"})                               # a new axis is drawn at once
-    assert m.snapshot()["axis"] == "y" and np.allclose(m.snapshot()["proj"], m.x_np[:, 1])
+    assert m.snapshot().axis == "y" and np.allclose(m.snapshot().proj, m.x_np[:, 1])
     for old in ("view_budget", "refresh"):                # the old throttling edits are gone
         with pytest.raises(ValueError, match="does not accept"):
             m.edit(old, None)
@@ -184,7 +187,7 @@ def test_max_sliced_trains_on_one_direction_per_step():
     s = Session(m)
     s.update({"max_sliced": True, "fixed_directions": "x"})
     h = run(s, 30)
-    assert m.snapshot()["directions"].shape == (2, 2)           # the max direction + the fixed one
+    assert m.snapshot().directions.shape == (2, 2)           # the max direction + the fixed one
     assert h[-1, 2] < h[0, 2] - 0.5
 
 

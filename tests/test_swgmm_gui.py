@@ -26,7 +26,7 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     view = tab.view
     conftest.wait_first_frame(qtbot, tab)
     snap = tab.last_frame["snap"]
-    assert snap["points"].shape == (272, 2)
+    assert snap.points.shape == (272, 2)
     xs, ys = view.ell.getData()
     assert np.isfinite(xs).sum() == 5 * 64                    # five 1-σ ellipses in one item
     tab.controls.play.click()
@@ -45,17 +45,17 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     tab.controls.play.click()
     wait_step(qtbot, tab, 3)
     s = tab.last_frame["snap"]
-    assert s["directions"].shape == (1, 2) and np.allclose(s["directions"][0], [1, 0])
+    assert s.directions.shape == (1, 2) and np.allclose(s.directions[0], [1, 0])
     assert n_points(view.dir_random) == 0 and n_points(view.dir_fixed) == 2
     assert tab.history.steps[0] == 1                           # the history is the new run's
     # Lesson 3: diagonals added.
     view.lesson_buttons[3].click()
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (4, 2), timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].directions.shape == (4, 2), timeout=5_000)
     # Views (b) and (c) along y.
     view.axis_box.setCurrentText("y")
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["proj_axis"] == "y", timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].proj_axis == "y", timeout=5_000)
     s = tab.last_frame["snap"]
-    assert np.allclose(s["proj"], s["points"][:, 1])
+    assert np.allclose(s.proj, s.points[:, 1])
     assert "along y" in view.cost.getPlotItem().titleLabel.text
     # A typed lr reaches the optimiser between two steps.
     row = tab.panel.rows["lr"]
@@ -66,13 +66,13 @@ def test_lessons_mid_run_axis_and_lr(qtbot, window):
     # Typed angles in the view's box.
     view.fixed_box.setEditText("0, 30, 60")
     view.fixed_box.lineEdit().returnPressed.emit()
-    qtbot.waitUntil(lambda: tab.last_frame["snap"]["directions"].shape == (3, 2), timeout=5_000)
+    qtbot.waitUntil(lambda: tab.last_frame["snap"].directions.shape == (3, 2), timeout=5_000)
     # Paused, the views catch up: the axis views (fields, computed apart while playing) reach the last step.
     tab.controls.play.click()
     conftest.wait_paused(qtbot, tab)
     s = tab.last_frame["snap"]
-    assert s["fields_step"] == s["step"] == tab.step
-    assert np.allclose(s["proj"], s["points"][:, 1])           # the paused frame's fields: along y, this step
+    assert s.fields_step == s.step == tab.step
+    assert np.allclose(s.proj, s.points[:, 1])           # the paused frame's fields: along y, this step
     # The nll trace follows the frames and EM's line sits at its nll.
     x, y = view.nll_curve.getData()
     assert len(x) >= 3 and np.all(np.diff(x) > 0)
@@ -120,6 +120,6 @@ def test_axis_views_show_the_step_of_their_fields(qtbot):
     v.update_snapshot(full)
     assert "(step" not in v.cost_info.toPlainText()
     m.step()
-    v.update_snapshot({**m.snapshot(fields=False), **{k: full[k] for k in (*m.fields, "fields_step")}})
+    v.update_snapshot(m.snapshot(fields=False).replace(**full.fields_part()))
     assert v.cost_info.toPlainText().endswith("(step 1)")
     assert "step 2" in v.info.toPlainText()                # the fit itself is of the newest step

@@ -18,6 +18,7 @@ from otviz.methods import (BUILT_IN, adopt_registrations, method_info, method_na
                            unregister)
 from otviz.methods.base import Method
 from otviz.methods.params import MethodInfo, param
+from otviz.methods.snapshot import Snapshot
 
 NAME = "gauss"
 DATA_MEAN = (2.0, -1.0)
@@ -30,12 +31,21 @@ class GaussConfig:
     lr: float = param(0.05, lo=1e-4, hi=2.0, log=True, help="Gradient-descent step on the negative log-likelihood")
 
 
+@dataclass(frozen=True)
+class GaussSnapshot(Snapshot):
+    points: np.ndarray               # (n, 2) the data
+    mean: np.ndarray                 # (2,) the fitted mean
+    cov: np.ndarray                  # (2, 2) the fitted covariance
+    data_mean: np.ndarray            # (2,) the data's own mean
+
+
 INFO = MethodInfo(name=NAME, title="Gaussian fit", Config=GaussConfig, metrics=("nll", "mean_error"),
                   method=f"{__name__}:GaussMethod")
 
 
 class GaussMethod(Method, info=INFO):
     """One 2-D Gaussian fitted by gradient descent on the mean negative log-likelihood of the data."""
+    Snapshot = GaussSnapshot
 
     def _build(self) -> None:
         z = self.rng.standard_normal((self.config.n_points, 2))
@@ -60,10 +70,10 @@ class GaussMethod(Method, info=INFO):
         self.raw = (raw - self.config.lr * g_raw).detach()
         return {"nll": float(nll.detach()), "mean_error": float((self.mu - self.x.mean(0)).norm())}
 
-    def _snapshot(self) -> dict:
+    def _snapshot(self) -> GaussSnapshot:
         L = self._chol(self.raw)
-        return {"points": self.x.cpu().numpy().copy(), "mean": self.mu.cpu().numpy().copy(),
-                "cov": (L @ L.T).cpu().numpy(), "data_mean": self.x.mean(0).cpu().numpy()}
+        return GaussSnapshot(points=self.x.cpu().numpy().copy(), mean=self.mu.cpu().numpy().copy(),
+                             cov=(L @ L.T).cpu().numpy(), data_mean=self.x.mean(0).cpu().numpy())
 
     def _state(self) -> dict:
         return {"mu": self.mu, "raw": self.raw, "x": self.x}
@@ -94,10 +104,10 @@ def _define_view():
                 self.plot.addItem(item)
             QtWidgets.QVBoxLayout(self).addWidget(self.plot)
 
-        def update_snapshot(self, snap: dict) -> None:
-            x, m = snap["points"], snap["mean"]
+        def update_snapshot(self, snap: GaussSnapshot) -> None:
+            x, m = snap.points, snap.mean
             self.points.setData(x[:, 0], x[:, 1])
-            w, v = np.linalg.eigh(snap["cov"])
+            w, v = np.linalg.eigh(snap.cov)
             ring = m[:, None] + 2.0 * (v * np.sqrt(np.clip(w, 0.0, None))) @ circle     # 2 σ
             self.ellipse.setData(ring[0], ring[1])
             self.mean.setData([m[0]], [m[1]])
@@ -248,12 +258,12 @@ def test_window_shows_trains_saves_exports_and_reopens_it(qtbot, open_window, tm
     # before Play, the field helper (another process) builds the method for the preview
     qtbot.waitUntil(lambda: tab.last_frame is not None or tab.banner.isVisible(), timeout=FIRST_FRAME_MS)
     preview = tab.last_frame
-    assert preview is not None and preview.get("preview") and preview["snap"]["step"] == 0, tab.banner.text()
+    assert preview is not None and preview.get("preview") and preview["snap"].step == 0, tab.banner.text()
     assert type(tab.view).__name__ == "GaussView"
-    points = preview["snap"]["points"]
+    points = preview["snap"].points
     data_mean = points.mean(0)
     assert points.shape == (400, 2) and np.abs(data_mean - DATA_MEAN).max() < 0.15
-    assert np.array_equal(preview["snap"]["mean"], [0.0, 0.0])
+    assert np.array_equal(preview["snap"].mean, [0.0, 0.0])
 
     # (step, distance of the fitted mean to the data's mean) of each frame seen, from the preview on
     seen = [(0, float(np.linalg.norm(data_mean)))]
@@ -263,8 +273,8 @@ def test_window_shows_trains_saves_exports_and_reopens_it(qtbot, open_window, tm
         def done() -> bool:
             f = tab.last_frame
             if not f.get("preview") and f["step"] != seen[-1][0]:
-                seen.append((f["step"], float(np.linalg.norm(f["snap"]["mean"] - data_mean))))
-                if not np.array_equal(f["snap"]["points"], points):
+                seen.append((f["step"], float(np.linalg.norm(f["snap"].mean - data_mean))))
+                if not np.array_equal(f["snap"].points, points):
                     other_data.append(f["step"])         # the worker must build the helper's data
             return seen[-1][0] >= step
         return done
@@ -286,7 +296,7 @@ def test_window_shows_trains_saves_exports_and_reopens_it(qtbot, open_window, tm
     mean_error = tab.history.column("mean_error")
     assert len(mean_error) == tab.step and mean_error[-1] == pytest.approx(tab.last_frame["metrics"]["mean_error"])
     mx, my = tab.view.mean.getData()                      # the view shows the newest frame
-    assert (mx[0], my[0]) == tuple(tab.last_frame["snap"]["mean"])
+    assert (mx[0], my[0]) == tuple(tab.last_frame["snap"].mean)
 
     # the snapshot of the tab, at the size it has on screen
     png = win.snapshot(tab, tmp_path / "tab.png", scale=1.0)

@@ -237,15 +237,15 @@ def test_metrics_and_snapshot_per_dataset():
         out = m.step()
         assert ("modes" in out) == (ds == "grid25")
         snap = m.snapshot()
-        assert snap["field"].shape == (32, 32) and np.isfinite(snap["field"]).all()
-        assert snap["fake"].shape == (m.config.n_show, 2)
-        assert snap["arrows"].shape[0] % 2 == 0
-        lo, hi = snap["field_levels"]
+        assert snap.field.shape == (32, 32) and np.isfinite(snap.field).all()
+        assert snap.fake.shape == (m.config.n_show, 2)
+        assert snap.arrows.shape[0] % 2 == 0
+        lo, hi = snap.field_levels
         assert lo < hi
-        for k, v in snap.items():
+        for k, v in snap.as_dict().items():
             assert not isinstance(v, torch.Tensor), k
         if ds == "grid25":
-            assert snap["centers"].shape == (25, 2) and snap["n_modes"] == 25
+            assert snap.centers.shape == (25, 2) and snap.n_modes == 25
             assert 0 <= out["modes"] <= 25 and 0 <= out["high_quality"] <= 1
 
 
@@ -253,10 +253,10 @@ def test_arrows_point_along_the_generator_push():
     m = WGANMethod(WGANConfig(width=16, batch_size=32, n_points=1000), seed=0)
     m.step()
     snap = m.snapshot()
-    start, end = snap["arrows"][0::2], snap["arrows"][1::2]
-    assert np.allclose(start, snap["fake"][: len(start)])
+    start, end = snap.arrows[0::2], snap.arrows[1::2]
+    assert np.allclose(start, snap.fake[: len(start)])
     push = point_push("gp", m.D, torch.as_tensor(start)).numpy()
-    assert np.allclose(end - start, snap["arrow_scale"] * push, atol=1e-6)
+    assert np.allclose(end - start, snap.arrow_scale * push, atol=1e-6)
 
 
 def test_csv_dataset(tmp_path):
@@ -290,7 +290,7 @@ def test_critic_heatmap_is_a_field_another_instance_computes_over_a_drawn_target
     m = WGANMethod(cfg, seed=0)
     m.step()
     cheap = m.snapshot(fields=False)
-    assert "field" not in cheap and cheap["fake"].shape == (cfg.n_show, 2) and cheap["step"] == 1
+    assert cheap.field is None and cheap.fake.shape == (cfg.n_show, 2) and cheap.step == 1
     theta = np.linspace(0, 2 * np.pi, 60)
     m.edit("points", np.stack([5 + np.cos(theta), 5 + np.sin(theta)], 1))    # the view moves to the circle
     m.step()
@@ -301,7 +301,7 @@ def test_critic_heatmap_is_a_field_another_instance_computes_over_a_drawn_target
     np.testing.assert_allclose(theirs["field"], mine["field"], rtol=1e-5, atol=1e-7)
     assert theirs["fields_step"] == 2
     m.update({"heatmap_res": 20})                   # a new resolution at the next fields
-    assert m.snapshot()["field"].shape == (20, 20)
+    assert m.snapshot().field.shape == (20, 20)
 
 
 def test_a_config_built_with_a_mode_gets_its_optimiser_settings():
@@ -318,15 +318,15 @@ def test_snapshot_lipschitz_is_the_critic_steepest_slope_on_the_view():
     for _ in range(3):
         m.step()
     snap = m.snapshot()
-    x0, y0, w, h = snap["field_rect"]
+    x0, y0, w, h = snap.field_rect
     c = (np.arange(64) + 0.5) / 64
     grid = np.stack(np.meshgrid(x0 + w * c, y0 + h * c), -1).reshape(-1, 2)
     x = torch.as_tensor(grid, dtype=torch.float32).requires_grad_(True)
     (g,) = torch.autograd.grad(m.D(x).sum(), x)
     exact = g.norm(dim=1).max().item()
     # finite differences of a piecewise-linear critic: never steeper than the true slope, and close to it
-    assert 0.8 * exact <= snap["lipschitz"] <= 1.01 * exact
-    assert snap["w_estimate"] == m.last_w
+    assert 0.8 * exact <= snap.lipschitz <= 1.01 * exact
+    assert snap.w_estimate == m.last_w
 
 
 def test_drawn_target_replaces_the_data_and_survives_a_session_round_trip():
@@ -343,7 +343,7 @@ def test_drawn_target_replaces_the_data_and_survives_a_session_round_trip():
     assert m.centers is None and np.array_equal(m.data_np, pts)
     out = m.step()
     assert "modes" not in out                                 # no known modes for a drawing
-    real = m.snapshot()["real"]
+    real = m.snapshot().real
     assert len(real) == 50 and np.allclose(np.sort(real[:, 0]), np.sort(pts[:, 0]), atol=1e-6)
     state = m.state_dict()
     more = [m.step() for _ in range(2)]

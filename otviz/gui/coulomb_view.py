@@ -7,6 +7,7 @@ from PySide6 import QtWidgets
 
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.methods.coulomb_config import CoulombSnapshot
 
 CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
 MISSED = (200, 30, 30, 255)          # a centre the generator misses
@@ -78,31 +79,31 @@ class CoulombView(MethodView):
     def _place_info(self) -> None:
         self.info.setPos(6, self.samples.getPlotItem().vb.height() - 4)
 
-    def update_snapshot(self, s: dict) -> None:
-        fake, c, caught = s["fake"], s["centers"], s["captured"]
+    def update_snapshot(self, s: CoulombSnapshot) -> None:
+        fake, c, caught = s.fake, s.centers, s.captured
         self.fake.setData(fake)
         self.fake_faint.setData(fake)
         pens = [pg.mkPen(CAUGHT if k else MISSED, width=2.5) for k in caught]
         self.centers.setData(pos=c, pen=pens, brush=None)
         self.centers_faint.setData(pos=c, pen=pg.mkPen(0, 0, 0, 200, width=2))
-        if s["potential"] is not self._potential:
-            self._potential = s["potential"]
-            set_heatmap(self.heat, s["potential"], s["potential_rect"], s["potential_levels"])
-        g = s.get("gmm")
+        if s.potential is not self._potential:
+            self._potential = s.potential
+            set_heatmap(self.heat, s.potential, s.potential_rect, s.potential_levels)
+        g = s.gmm
         if g is not None:
             self.gmm.setData(g[:, 0], g[:, 1])
-            self.gmm_label.setText(f"fitted at step {s['gmm_step']}")
+            self.gmm_label.setText(f"fitted at step {s.gmm_step}")
         else:
             self.gmm.setData([], [])
             self.gmm_label.setText("not fitted yet")
-        modes = int(s["modes"])
-        text = f"step {s['step']}   modes {modes}/25 ({4 * modes}%)   high quality {100 * s['high_quality']:.1f}%"
-        if s["mode"] == "coulomb":
-            text += f"   ε = {s['eps']:.3g}"
-        if s["fields_step"] != s["step"]:    # the potential is computed apart from the training
-            text += f"   (Φ: step {s['fields_step']})"
+        modes = int(s.modes)
+        text = f"step {s.step}   modes {modes}/25 ({4 * modes}%)   high quality {100 * s.high_quality:.1f}%"
+        if s.mode == "coulomb":
+            text += f"   ε = {s.eps:.3g}"
+        if s.fields_step != s.step:    # the potential is computed apart from the training
+            text += f"   (Φ: step {s.fields_step})"
         self.info.setText(text)
-        if s["mode"] != self._mode:
-            self._mode = s["mode"]
+        if s.mode != self._mode:
+            self._mode = s.mode
             self.potential.setTitle("D's potential Φ (red: low, fakes are drawn there)" if self._mode == "coulomb"
                                     else "plain GAN: D's logit (blue: judged real, red: judged fake)")

@@ -48,7 +48,7 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         self.checkpoint: dict | None = None  # from a worker that died: the next one starts here
         self.last_frame: dict | None = None
         self.view = None                    # built when the tab is first shown
-        self._full_snap: dict = {}          # the newest snapshot with its fields: fields fill lean frames
+        self._full_snap = None              # the newest snapshot with its fields: fields fill lean frames
         self._preview_key = None            # (config, seed) of the preview on screen, if any
         self._gen = 0                       # counts restarts; fields computed before one are dropped
         self._asked_at: float | None = None  # when the oldest unanswered field request went out
@@ -330,10 +330,10 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         self.running = f["running"]
         self._update_history(f)
         snap = f["snap"]
-        if "fields_step" in snap or not self._full_snap:
+        if snap.fields_step is not None or self._full_snap is None:
             self._full_snap = snap
         else:
-            snap = {**self._full_snap, **snap}
+            snap = snap.replace(**self._full_snap.fields_part())
         f["snap"] = snap
         self._ask_fields(f)
         self._show(f)

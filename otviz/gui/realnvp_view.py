@@ -11,6 +11,7 @@ from otviz.util.atomic import atomic_path
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.view_base import FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.methods.realnvp_config import RealNVPSnapshot
 
 HALF_A = (120, 60, 180, 170)      # the two halves of the moving cloud, so the morph can be followed
 HALF_B = (20, 160, 140, 170)
@@ -35,7 +36,7 @@ class RealNVPView(DrawTargetMixin, MethodView):
         self.draw_button.toggled.connect(self._draw_mode)
         self.vb.stroke_finished.connect(self._stroke)
 
-        self.snap: dict | None = None
+        self.snap: RealNVPSnapshot | None = None
         self.seconds_per_layer = SECONDS_PER_LAYER
         self.t = 0.0                  # the morph position: 0 … n_flows, fractional while playing
         self._shown = None            # the pictures last drawn (skip redrawing the same ones)
@@ -130,43 +131,43 @@ class RealNVPView(DrawTargetMixin, MethodView):
                 "layers": self.layer_plot}
 
     # ------------------------------------------------------------------ frames
-    def update_snapshot(self, s: dict) -> None:
-        reset = s["step"] == 0 and self._last_step > 0
-        self._last_step = s["step"]
+    def update_snapshot(self, s: RealNVPSnapshot) -> None:
+        reset = s.step == 0 and self._last_step > 0
+        self._last_step = s.step
         # Almost everything here is a field: frames repeat the same arrays until new fields arrive.
-        if s["fwd_points"] is self._shown and not reset:
+        if s.fwd_points is self._shown and not reset:
             return
-        self._shown = s["fwd_points"]
+        self._shown = s.fwd_points
         first = self.snap is None
         self.snap = s
-        n = len(s["fwd_points"]) - 1          # the stages it has (n_flows may be newer than the fields)
+        n = len(s.fwd_points) - 1          # the stages it has (n_flows may be newer than the fields)
         if self.slider.maximum() != n:
             self.slider.blockSignals(True)
             self.slider.setMaximum(n)
             self.slider.blockSignals(False)
             self.t = min(self.t, n)
-        self.data.setData(s["data"])
-        self.samples.setData(s["samples"])
-        self.latent.setData(s["latent"])
-        set_heatmap(self.density, s["logp"], s["logp_rect"], s["logp_levels"])
-        nll = s["nll"]
-        age = f" · step {s['fields_step']}" if s["fields_step"] != s["step"] else ""
+        self.data.setData(s.data)
+        self.samples.setData(s.samples)
+        self.latent.setData(s.latent)
+        set_heatmap(self.density, s.logp, s.logp_rect, s.logp_levels)
+        nll = s.nll
+        age = f" · step {s.fields_step}" if s.fields_step != s.step else ""
         self.data_plot.setTitle("data (blue) · samples (orange)" + (f" · nll {nll:.3f}" if np.isfinite(nll) else "")
                                 + age)
-        new_data = s["logp_rect"] != self._box          # a reset, another dataset, a drawn target
-        self._box = s["logp_rect"]
+        new_data = s.logp_rect != self._box          # a reset, another dataset, a drawn target
+        self._box = s.logp_rect
         self._draw_layers(fit=first or reset or new_data)
         if not (first or reset or new_data):
             self._fit_layers(if_needed=True)
         if first or reset or new_data:   # the data's box: far-flung early samples must not shrink the data
-            x0, y0, w, h = s["logp_rect"]
+            x0, y0, w, h = s.logp_rect
             for plot in (self.data_plot, self.density_plot):
                 plot.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0.02)
 
     def _stages(self) -> tuple[np.ndarray, np.ndarray]:
         s = self.snap
-        return (s["fwd_points"], s["fwd_grid"]) if self.direction.currentIndex() == 0 else \
-            (s["inv_points"], s["inv_grid"])
+        return (s.fwd_points, s.fwd_grid) if self.direction.currentIndex() == 0 else \
+            (s.inv_points, s.inv_grid)
 
     def _draw_layers(self, fit: bool = False) -> None:
         if self.snap is None:

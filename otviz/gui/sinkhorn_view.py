@@ -7,6 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, StickyViewBox, make_heatmap, make_plot,
                                  set_heatmap)
+from otviz.methods.sinkhorn_config import SinkhornSnapshot
 
 ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
 
@@ -169,28 +170,28 @@ class SinkhornView(MethodView):
         (self.src if which == "source" else self.tgt).setData(pos=self.vb.sets[which])
         self.edit_requested.emit("move_point", {"which": which, "index": i, "xy": xy})
 
-    def update_snapshot(self, s: dict) -> None:
-        x, y = s["x"], s["y"]
+    def update_snapshot(self, s: SinkhornSnapshot) -> None:
+        x, y = s.x, s.y
         if self.vb._drag is None:              # while dragging, the local copy is the truth
             self.vb.sets = {"source": x.copy(), "target": y.copy()}
             self.src.setData(pos=x)
             self.tgt.setData(pos=y)
-        seg, alpha = s["lines"], s["line_alpha"]
+        seg, alpha = s.lines, s.line_alpha
         bins = np.minimum((alpha * ALPHA_BINS).astype(int), ALPHA_BINS - 1)
         for k, item in enumerate(self.lines):
             sel = np.repeat(bins == k, 2)
             pts = seg[sel]
             item.setData(pts[:, 0], pts[:, 1]) if len(pts) else item.setData([], [])
-        ex = s.get("exact_lines")
+        ex = s.exact_lines
         self.exact.setData(ex[:, 0], ex[:, 1]) if ex is not None else self.exact.setData([], [])
-        text = f"ε = {s['eps']:.3g}   ⟨P,C⟩ = {s['cost']:.6g}"
-        if "exact_cost" in s:
-            text += f"   exact OT = {s['exact_cost']:.6g}"
-        text += f"\n{s['n_iter']} iterations, marginal error {s['marginal_error']:.1e}"
+        text = f"ε = {s.eps:.3g}   ⟨P,C⟩ = {s.cost:.6g}"
+        if s.exact_cost is not None:
+            text += f"   exact OT = {s.exact_cost:.6g}"
+        text += f"\n{s.n_iter} iterations, marginal error {s.marginal_error:.1e}"
         self.info.setText(text)
-        C, P = s["cost_matrix"], s["plan"]
+        C, P = s.cost_matrix, s.plan
         # the method sends C and P with the points ordered along the clouds' main axis: say so
-        angle = s.get("order_angle")
+        angle = s.order_angle
         deg = None if angle is None else f"{angle:.0f}°".replace("-", "−")
         # compared as shown: the angle moves a little on every frame of a flow, and a new label lays
         # both axes out again
@@ -205,20 +206,20 @@ class SinkhornView(MethodView):
         # cell (k, l) centred on integer indices, so the axes read as ranks along that axis
         set_heatmap(self.cimg, C, (-0.5, -0.5, C.shape[1], C.shape[0]))
         set_heatmap(self.pimg, P, (-0.5, -0.5, P.shape[1], P.shape[0]), (0.0, float(P.max()) or 1.0))
-        err = s["errors"]
+        err = s.errors
         if len(err):
-            it = np.linspace(0, s["n_iter"], len(err)) if len(err) > 1 else np.array([float(s["n_iter"])])
+            it = np.linspace(0, s.n_iter, len(err)) if len(err) > 1 else np.array([float(s.n_iter)])
             ok = err > 0
             self.conv_curve.setData(it[ok], err[ok])
-            self.conv.setTitle(f"convergence ({s['n_iter']} it.{', warm' if s.get('warm') else ''})", size="9pt")
-        b = s["batch"]
-        key = (s["eps"], tuple(b["costs"]))
+            self.conv.setTitle(f"convergence ({s.n_iter} it.{', warm' if s.warm else ''})", size="9pt")
+        b = s.batch
+        key = (s.eps, tuple(b["costs"]))
         if key == self._batch_key:
             return
         self._batch_key = key
         for (p, img), plan, cost, shift in zip(self.batch_items, b["plans"], b["costs"], b["shifts"]):
             img.setImage(plan, levels=(0.0, float(plan.max()) or 1.0), autoLevels=False)
             p.setTitle(f"shift {shift:g}: {cost:.4f}", size="8pt")
-        if s["step"] == 0 and self._last_step > 0:     # after a reset, follow the data again
+        if s.step == 0 and self._last_step > 0:     # after a reset, follow the data again
             self.clouds.enableAutoRange()
-        self._last_step = s["step"]
+        self._last_step = s.step

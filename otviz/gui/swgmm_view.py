@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.history_plot import show_empty_steps, steps_axis
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
-from otviz.methods.swgmm_config import FIXED_PRESETS
+from otviz.methods.swgmm_config import FIXED_PRESETS, SWGMMSnapshot
 
 MAX_TRACE = 4000                # frames kept in the nll trace
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
@@ -167,24 +167,24 @@ class SWGMMView(MethodView):
         seg = np.stack([-self._reach * dirs, self._reach * dirs], 1).reshape(-1, 2)
         return seg[:, 0], seg[:, 1]
 
-    def update_snapshot(self, s: dict) -> None:
+    def update_snapshot(self, s: SWGMMSnapshot) -> None:
         self._draw_fit(s)
         self._draw_axis_views(s)
-        self._update_trace(s, s.get("em"))
+        self._update_trace(s, s.em)
         self._sync_controls(s)
         self._frame_data(s)
 
-    def _draw_fit(self, s: dict) -> None:
+    def _draw_fit(self, s: SWGMMSnapshot) -> None:
         """(a): the points, this step's directions, both fits and the line of numbers."""
-        pts = s["points"]
+        pts = s.points
         old = self.points.data()
         if old.shape != pts.shape or not np.array_equal(old, pts):     # the data rarely change: keep the polygon
             self.points.setData(pts)
             self._reach = LINE_REACH * float(np.sqrt((pts * pts).sum(1).max())) if len(pts) else 1.0
-        dirs, nf = s["directions"], s["n_fixed"]
+        dirs, nf = s.directions, s.n_fixed
         rnd, fixed = dirs[: len(dirs) - nf], dirs[len(dirs) - nf:]
-        if s.get("max_sliced") != self._max_sliced:           # the max-sliced direction stands out
-            self._max_sliced = s.get("max_sliced")
+        if s.max_sliced != self._max_sliced:           # the max-sliced direction stands out
+            self._max_sliced = s.max_sliced
             self.dir_random.setPen(pg.mkPen((230, 120, 0, 220), width=2.5) if self._max_sliced
                                    else pg.mkPen((40, 80, 220, 70), width=1))
             label = self.fit.getPlotItem().legend.getLabel(self.dir_random)
@@ -192,10 +192,10 @@ class SWGMMView(MethodView):
                 label.setText("max-sliced direction" if self._max_sliced else "random directions")
         self.dir_random.setData(*self._lines(rnd)) if len(rnd) else self.dir_random.setData([], [])
         self.dir_fixed.setData(*self._lines(fixed)) if len(fixed) else self.dir_fixed.setData([], [])
-        self.ell.setData(s["ellipses"][:, 0], s["ellipses"][:, 1])
-        self.ell_w.setData(s["ellipses_weighted"][:, 0], s["ellipses_weighted"][:, 1])
-        self.means.setData(pos=s["means"])
-        em = s.get("em")
+        self.ell.setData(s.ellipses[:, 0], s.ellipses[:, 1])
+        self.ell_w.setData(s.ellipses_weighted[:, 0], s.ellipses_weighted[:, 1])
+        self.means.setData(pos=s.means)
+        em = s.em
         em_key = None if em is None else (em["nll"], em["means"].tobytes())
         if em_key != self._em_key:                                     # EM's fit is fixed for a run
             self._em_key = em_key
@@ -205,52 +205,52 @@ class SWGMMView(MethodView):
             else:
                 self.em_ell.setData([], [])
                 self.em_means.setData([])
-        p = s["p"]
-        sw = f"{s['sw']:.4g}" if np.isfinite(s['sw']) else "—"
-        text = f"step {s['step']}   SW_{p:g} = {sw}   nll = {s['nll']:.4f}"
+        p = s.p
+        sw = f"{s.sw:.4g}" if np.isfinite(s.sw) else "—"
+        text = f"step {s.step}   SW_{p:g} = {sw}   nll = {s.nll:.4f}"
         if em is not None:
             text += f"   (EM nll = {em['nll']:.4f})"
-        if s.get("max_sliced"):
+        if s.max_sliced:
             text += "   max-sliced"
         self.info.setText(text)
 
-    def _draw_axis_views(self, s: dict) -> None:
+    def _draw_axis_views(self, s: SWGMMSnapshot) -> None:
         """(b) and (c), along the axis the fields were computed for."""
-        p = s["p"]
-        axis = s["proj_axis"]                    # the fields' axis: a new one comes with the next fields
+        p = s.p
+        axis = s.proj_axis                    # the fields' axis: a new one comes with the next fields
         self._set_title(self.cost, f"per-point transport cost along {axis}")
         # (b) and (c) are fields, computed apart from the training: they may show an earlier step
-        age = "" if s["fields_step"] == s["step"] else f"  (step {s['fields_step']})"
-        self.cost_info.setText(f"W_{p:g}^{p:g} = {s['axis_wpp']:.4g}{age}")
-        self.cost_pts.setData(np.stack([s["proj"], s["cost"]], 1))
+        age = "" if s.fields_step == s.step else f"  (step {s.fields_step})"
+        self.cost_info.setText(f"W_{p:g}^{p:g} = {s.axis_wpp:.4g}{age}")
+        self.cost_pts.setData(np.stack([s.proj, s.cost], 1))
         self._set_title(self.cdf, f"CDF alignment along {axis}")
-        xs, lv, q = s["cdf_x"], s["cdf_levels"], s["gmm_quantiles"]
+        xs, lv, q = s.cdf_x, s.cdf_levels, s.gmm_quantiles
         n = len(xs)
         self.ecdf.setData(np.repeat(xs, 2), np.stack([lv - 0.5 / n, lv + 0.5 / n], 1).ravel())
-        self.gcdf.setData(s["cdf_grid"], s["gmm_cdf"])
+        self.gcdf.setData(s.cdf_grid, s.gmm_cdf)
         idx = np.unique(np.linspace(0, n - 1, min(n, MAX_MATCH_LINES)).round().astype(int))
         seg = np.stack([np.stack([xs[idx], lv[idx]], 1), np.stack([q[idx], lv[idx]], 1)], 1).reshape(-1, 2)
         self.match.setData(seg[:, 0], seg[:, 1])
 
-    def _frame_data(self, s: dict) -> None:
+    def _frame_data(self, s: SWGMMSnapshot) -> None:
         """On new data or a reset: frame the data (not the direction lines) and name the axes."""
-        pts = s["points"]
-        key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s["step"] == 0)
+        pts = s.points
+        key = (len(pts), float(pts[0, 0]) if len(pts) else 0.0, s.step == 0)
         if key != self._data_key:
             self._data_key = key
-            faithful = s.get("dataset") == "old_faithful"
+            faithful = s.dataset == "old_faithful"
             self.fit.setLabel("bottom", "eruption duration (z-score)" if faithful else "x (z-score)")
             self.fit.setLabel("left", "waiting time (z-score)" if faithful else "y (z-score)")
             lo, hi = pts.min(0), pts.max(0)
             pad = 0.15 * (hi - lo).max()
             self.fit.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
 
-    def _update_trace(self, s: dict, em: dict | None) -> None:
-        step = s["step"]
+    def _update_trace(self, s: SWGMMSnapshot, em: dict | None) -> None:
+        step = s.step
         if len(self._trace) and step < self._trace[-1, 0]:        # a reset
             self._trace = np.zeros((0, 2))
         if not len(self._trace) or step > self._trace[-1, 0]:
-            self._trace = np.vstack([self._trace, [step, s["nll"]]])
+            self._trace = np.vstack([self._trace, [step, s.nll]])
             if len(self._trace) > MAX_TRACE:                       # bounded: keep every second frame
                 self._trace = self._trace[::2]
         self.nll_curve.setData(self._trace[:, 0], self._trace[:, 1])
@@ -283,8 +283,8 @@ class SWGMMView(MethodView):
         if plot.getPlotItem().titleLabel.text != text:      # a new title re-lays out the whole plot
             plot.setTitle(text)
 
-    def _sync_controls(self, s: dict) -> None:
-        for box, value in ((self.axis_box, s["axis"]), (self.fixed_box, s.get("fixed_text"))):
+    def _sync_controls(self, s: SWGMMSnapshot) -> None:
+        for box, value in ((self.axis_box, s.axis), (self.fixed_box, s.fixed_text)):
             if value is None or box.currentText() == value or (box is self.fixed_box and box.hasFocus()):
                 continue
             box.blockSignals(True)

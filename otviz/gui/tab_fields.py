@@ -34,13 +34,13 @@ class TabFields:
         if self._inline and self.link is not None:
             self._inline = False                             # the helper answers again
             self.link.send("fields_remote", True)
-        if reply.get("gen") != self._gen or not self._full_snap:
+        if reply.get("gen") != self._gen or self._full_snap is None:
             return                          # computed for a run that has since restarted
-        if reply["step"] < self._full_snap.get("fields_step", -1):
+        if self._full_snap.fields_step is not None and reply["step"] < self._full_snap.fields_step:
             return                          # a fresher full snapshot came meanwhile
-        self._full_snap = {**self._full_snap, **reply["fields"]}
+        self._full_snap = self._full_snap.replace(**reply["fields"])
         if self.last_frame is not None:
-            self.last_frame["snap"] = {**self.last_frame["snap"], **reply["fields"]}
+            self.last_frame["snap"] = self.last_frame["snap"].replace(**reply["fields"])
             if self.view is not None:
                 self.view.update_snapshot(self.last_frame["snap"])
 

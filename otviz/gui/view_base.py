@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from otviz.methods.snapshot import Snapshot
+
 pg.setConfigOptions(antialias=True, background="w", foreground="k")
 # Pens of items with many segments (assignment lines, long curves) stay 1 px wide: Qt draws 1-px
 # antialiased lines on a fast path, while 1.2 px already means stroking every segment as an outline
@@ -79,7 +81,8 @@ class MethodView(QtWidgets.QWidget):
         self.edit_requested.emit("view_rect", rect)
         return True
 
-    def update_snapshot(self, snap: dict[str, Any]) -> None:
+    def update_snapshot(self, snap: Snapshot) -> None:
+        """Draw the method's snapshot (an instance of its Snapshot dataclass): read its fields as attributes."""
         raise NotImplementedError
 
     def set_history(self, history: tuple[np.ndarray, dict[str, np.ndarray]], events: list[tuple[int, str]]) -> None:

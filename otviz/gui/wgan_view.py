@@ -9,6 +9,7 @@ from otviz.core import divergences as dv
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.methods.wgan_config import WGANSnapshot
 
 THETA_MAX = 1.0
 THETA_STEPS = 200                 # slider ticks per unit of θ
@@ -201,45 +202,45 @@ class WGANView(DrawTargetMixin, MethodView):
         return {"samples": self.samples, "critic": self.critic, "divergence_lines": self.divergences.lines_plot,
                 "divergence_curves": self.divergences.curves, "divergences": self.divergences, "view": self}
 
-    def _draw_field(self, s: dict) -> None:
-        x0, y0, w, h = s["field_rect"]
+    def _draw_field(self, s: WGANSnapshot) -> None:
+        x0, y0, w, h = s.field_rect
         # Clipped critics are tiny (~1e-4): show them in a power-of-ten unit so the colour bar stays readable.
-        lo, hi = s["field_levels"]
+        lo, hi = s.field_levels
         big = max(abs(lo), abs(hi))
         k = int(np.floor(np.log10(big))) if big > 0 else 0
         k = k if k < -2 else 0
-        set_heatmap(self.heat, s["field"] * 10.0 ** -k, (x0, y0, w, h), (lo * 10.0 ** -k, hi * 10.0 ** -k))
+        set_heatmap(self.heat, s.field * 10.0 ** -k, (x0, y0, w, h), (lo * 10.0 ** -k, hi * 10.0 ** -k))
         if k != self._field_exp:
             self._field_exp = k
             unit = f" [×1e{k}]" if k else ""
             self.critic.setTitle(CRITIC_TITLE.format(unit=unit))
 
-    def update_snapshot(self, s: dict) -> None:
-        self.real.setData(s["real"])
-        self.fake.setData(s["fake"])
-        self.fake_on_heat.setData(s["fake"][:500])
-        c = s["centers"]
+    def update_snapshot(self, s: WGANSnapshot) -> None:
+        self.real.setData(s.real)
+        self.fake.setData(s.fake)
+        self.fake_on_heat.setData(s.fake[:500])
+        c = s.centers
         self.centers.setData(pos=c) if len(c) else self.centers.setData([], [])
-        if s["field"] is not self._field:          # the critic is a field: frames repeat it until new ones come
-            self._field = s["field"]
+        if s.field is not self._field:          # the critic is a field: frames repeat it until new ones come
+            self._field = s.field
             self._draw_field(s)
-        seg = s["arrows"].astype(np.float64)
+        seg = s.arrows.astype(np.float64)
         both = np.concatenate([seg, arrow_heads(seg)]) if len(seg) else np.zeros((0, 2))
         self.arrows.setData(both[:, 0], both[:, 1])
-        text = f"{s['mode']}  step {s['step']}   |push| mean {s['push_mean']:.3g}"
-        w, lip = s["w_estimate"], s["lipschitz"]
-        if np.isfinite(w) and lip > 0 and s["mode"] != "gan":
+        text = f"{s.mode}  step {s.step}   |push| mean {s.push_mean:.3g}"
+        w, lip = s.w_estimate, s.lipschitz
+        if np.isfinite(w) and lip > 0 and s.mode != "gan":
             text += f"\nE f(real) − E f(fake) = {w:.4g}   max ‖∇f‖ ≈ {lip:.3g}   W₁ ≈ {w / lip:.4g}"
-        cov = s.get("coverage")
-        if cov is not None and s["n_modes"]:
-            text += f"\nmodes {int(cov[0])}/{s['n_modes']}   high quality {100 * cov[1]:.1f} %"
+        cov = s.coverage
+        if cov is not None and s.n_modes:
+            text += f"\nmodes {int(cov[0])}/{s.n_modes}   high quality {100 * cov[1]:.1f} %"
         self.info.setText(text)
-        if self._rect != s["rect"] and not self.vb.drawing:  # first frame, another dataset: frame the data
-            self._rect = s["rect"]
+        if self._rect != s.rect and not self.vb.drawing:  # first frame, another dataset: frame the data
+            self._rect = s.rect
             x0, y0, w, h = self._rect
             self.samples.setRange(xRange=(x0, x0 + w), yRange=(y0, y0 + h), padding=0)
         # A mode switch may move optimiser/lr/n_critic (WGANMethod.update): show them in the control panel.
-        opt = s.get("optimizer_settings")
-        if opt is not None and self._mode is not None and s["mode"] != self._mode and opt != self._opt:
+        opt = s.optimizer_settings
+        if opt is not None and self._mode is not None and s.mode != self._mode and opt != self._opt:
             self.param_requested.emit(dict(opt))
-        self._mode, self._opt = s["mode"], opt
+        self._mode, self._opt = s.mode, opt

@@ -105,5 +105,5 @@ def _carry_over(stale: dict, new: dict) -> None:
     for key in ("config", "events", "field_state"):
         if new.get(key) is None and stale.get(key) is not None:
             new[key] = stale[key]
-    if "fields_step" in stale["snap"] and "fields_step" not in new["snap"] and not restarted:
-        new["snap"] = {**stale["snap"], **new["snap"]}
+    if stale["snap"].fields_step is not None and new["snap"].fields_step is None and not restarted:
+        new["snap"] = new["snap"].replace(**stale["snap"].fields_part())

@@ -12,6 +12,7 @@ import torch
 
 from otviz.core.devices import resolve_device
 from otviz.methods.params import MethodInfo, ParamSpec, param, param_specs  # noqa: F401  (re-exported)
+from otviz.methods.snapshot import EXPENSIVE, PER_FRAME, Snapshot as SnapshotBase
 
 
 # ----------------------------------------------------------------------------- errors
@@ -27,10 +28,11 @@ class Method:
 
     Subclasses are declared `class XMethod(Method, info=INFO)`: `name`, `title`, `Config` and `metrics`
     come from the method's torch-free MethodInfo, so the window and the training side read one
-    definition. They implement `_build`, `_step`, `_snapshot`, `_state`, `_load_state`; optionally
-    `_on_live_change`, `_check_config` and `edit`. Snapshot keys too costly for every frame are listed
-    in `fields` and computed by `_compute_fields`, from what `_field_state` / `_load_field_state` carry.
-    Nothing here knows about Qt: the GUI and the CLI drive the same objects.
+    definition. They name their snapshot class (`Snapshot`, a dataclass declared in the method's card, see
+    otviz.methods.snapshot) and implement `_build`, `_step`, `_snapshot`, `_state`, `_load_state`;
+    optionally `_on_live_change`, `_check_config` and `edit`. Snapshot fields too costly for every frame
+    are marked `expensive()` and computed by `_compute_fields`, from what `_field_state` /
+    `_load_field_state` carry. Nothing here knows about Qt: the GUI and the CLI drive the same objects.
     """
 
     info: ClassVar[MethodInfo]
@@ -39,12 +41,17 @@ class Method:
     Config: ClassVar[type]
     metrics: ClassVar[tuple[str, ...]] = ("loss",)
     checkpoint_every: ClassVar[int] = 1   # how often the last good state is kept for NaN recovery
-    # Snapshot keys too expensive for every frame (networks over a grid, model fits). Another instance
-    # of the same class, config and seed computes them from `field_state()` (see compute_fields).
+    # What snapshot() returns: the method's dataclass of plain data, the contract with its views.
+    Snapshot: ClassVar[type[SnapshotBase]] = SnapshotBase
+    # The two below are read from the marks on Snapshot's fields (in __init_subclass__): the split is
+    # declared once, where the window, which has snapshots but not the method, can read it too.
+    # Snapshot fields too expensive for every frame (networks over a grid, model fits), marked
+    # `expensive()`. Another instance of the same class, config and seed computes them from
+    # `field_state()` (see compute_fields).
     fields: ClassVar[tuple[str, ...]] = ()
-    # Snapshot keys every frame needs whose cost still matters beside a step (a network evaluated at
-    # the shown points). Computed from `field_state()` too, so the worker can compute them on an
-    # instance of its own, off the training thread, at every frame (see compute_frame_fields).
+    # Snapshot fields every frame needs whose cost still matters beside a step (a network evaluated at
+    # the shown points), marked `per_frame()`. Computed from `frame_state()`, so the worker can compute
+    # them on an instance of its own, off the training thread, at every frame (see compute_frame_fields).
     frame_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, info: MethodInfo | None = None, **kw: Any):
@@ -52,6 +59,7 @@ class Method:
         if info is not None:
             cls.info = info
             cls.name, cls.title, cls.Config, cls.metrics = info.name, info.title, info.Config, info.metrics
+        cls.fields, cls.frame_fields = cls.Snapshot.names(EXPENSIVE), cls.Snapshot.names(PER_FRAME)
 
     def __init__(self, config: Any = None, *, seed: int = 0, device: str = "cpu"):
         self.config = self.renamed(config if config is not None else self.Config())
@@ -142,28 +150,32 @@ class Method:
             self._good = self.checkpoint()
         return metrics
 
-    def snapshot(self, fields: bool = True, frame_fields: bool = True) -> dict[str, Any]:
-        """Plain data for the views (numpy arrays and floats, never live tensors). fields=False leaves
-        out the `fields` keys, so a frame costs little while training; frame_fields=False leaves out
-        the `frame_fields` keys, for whoever computes them elsewhere. With both (the CLI, recordings)
-        it is everything the views draw."""
+    def snapshot(self, fields: bool = True, frame_fields: bool = True) -> SnapshotBase:
+        """A `Snapshot` of plain data for the views (numpy arrays and numbers, never live tensors).
+        fields=False leaves the `fields` None, so a frame costs little while training; frame_fields=False
+        leaves the `frame_fields` None, for whoever computes them elsewhere. With both (the CLI,
+        recordings) it is everything the views draw."""
         snap = self._snapshot()
+        if type(snap) is not self.Snapshot:
+            raise TypeError(f"{type(self).__name__}._snapshot() gave a {type(snap).__name__}, "
+                            f"not its Snapshot ({self.Snapshot.__name__})")
+        more: dict[str, Any] = {"step": self.step_count}
         if frame_fields:
-            snap.update(self.compute_frame_fields())
+            more.update(self.compute_frame_fields())
         if fields:
-            snap.update(self.compute_fields())
-        snap["step"] = self.step_count
-        return snap
+            more.update(self.compute_fields())
+        return snap.replace(**more)
 
     # -- expensive fields, computable by another instance ------------------------
     def compute_fields(self) -> dict[str, Any]:
-        """The `fields` keys for the current state, and `fields_step`: the step they show."""
+        """The `fields` for the current state, and `fields_step`: the step they show (by name, to merge
+        into a snapshot with its `replace`)."""
         out = self._compute_fields()
         out["fields_step"] = self.step_count
         return out
 
     def compute_frame_fields(self) -> dict[str, Any]:
-        """The `frame_fields` keys for the current state (or for the state load_field_state gave)."""
+        """The `frame_fields` for the current state (or for the state load_frame_state gave), by name."""
         return self._compute_frame_fields()
 
     def field_state(self) -> dict[str, Any]:
@@ -254,16 +266,16 @@ class Method:
     def _step(self) -> dict[str, float]:
         raise NotImplementedError
 
-    def _snapshot(self) -> dict[str, Any]:
-        """The cheap keys of a snapshot (none of `fields`)."""
+    def _snapshot(self) -> SnapshotBase:
+        """An instance of `Snapshot` with its cheap fields (`fields` and `frame_fields` left None)."""
         raise NotImplementedError
 
     def _compute_fields(self) -> dict[str, Any]:
-        """The `fields` keys (methods that declare some override this and the two below)."""
+        """The `fields` by name (methods that declare some override this and the two below)."""
         return {}
 
     def _compute_frame_fields(self) -> dict[str, Any]:
-        """The `frame_fields` keys (methods that declare some override this)."""
+        """The `frame_fields` by name (methods that declare some override this)."""
         return {}
 
     def _field_state(self) -> dict[str, Any]:

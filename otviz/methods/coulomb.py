@@ -16,7 +16,7 @@ from otviz.core.gmm import ellipse_polyline
 from otviz.core.metrics import mode_coverage
 from otviz.core.wgan import field_on_grid
 from otviz.methods.base import Method, load_module_weights, module_weights
-from otviz.methods.coulomb_config import INFO, CoulombConfig  # noqa: F401  (CoulombConfig re-exported)
+from otviz.methods.coulomb_config import INFO, CoulombConfig, CoulombSnapshot  # noqa: F401  (re-exported)
 from otviz.methods.heat_extent import checked_view_rect, heat_grid
 
 GRID_STD = math.sqrt(0.1)          # each Gaussian's variance is 0.1
@@ -27,10 +27,7 @@ GRID_SPACING = 10.5                # the centres' lattice: grid25_centers()
 
 class CoulombMethod(Method, info=INFO):
     checkpoint_every = 10            # a deep copy of both nets and optimisers each step would cost more than the step
-    # D over a grid, and the scikit-learn GMM fit of the generated points (slow: fitted in the fields)
-    fields = ("potential", "potential_levels", "potential_rect", "gmm", "gmm_step")
-    # G at the shown noise: a pass of the generator at every frame
-    frame_fields = ("fake", "captured", "modes", "high_quality")
+    Snapshot = CoulombSnapshot
     # What the potential's plot shows, as the view last said ("view_rect" edit); None: [−EXTENT, EXTENT]².
     # It is about the window, not the run, so a reset or a rebuild keeps it.
     heat_view: tuple[float, float, float, float] | None = None
@@ -160,8 +157,8 @@ class CoulombMethod(Method, info=INFO):
             return
         super().edit(action, payload)
 
-    def _snapshot(self) -> dict[str, Any]:
-        return {"mode": self.config.mode, "centers": self.centers, "eps": self.eps}
+    def _snapshot(self) -> CoulombSnapshot:
+        return CoulombSnapshot(mode=self.config.mode, centers=self.centers, eps=self.eps)
 
     def _compute_frame_fields(self) -> dict[str, Any]:
         with torch.no_grad():

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from otviz.methods.params import MethodInfo, param
+from otviz.methods.snapshot import Snapshot, expensive, per_frame
 
 
 @dataclass
@@ -41,6 +44,24 @@ class CoulombConfig:
                              "mode coverage is reported)")
     heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution",
                              help="grid on which D is drawn")
+
+
+@dataclass(frozen=True)
+class CoulombSnapshot(Snapshot):
+    mode: str                        # the objective: "coulomb" or "gan"
+    centers: np.ndarray              # (25, 2) the true modes
+    eps: float                       # the Plummer softening at this step
+    # G at the shown noise: a pass of the generator at every frame
+    fake: np.ndarray | None = per_frame()              # (n_show, 2) float32
+    captured: np.ndarray | None = per_frame()          # (25,) bool: a generated point within 3σ of it
+    modes: int | None = per_frame()
+    high_quality: float | None = per_frame()           # share of the evaluation batch within 3σ of a mode
+    # D over what its plot shows (rows are y), and the GMM fit of the generated points (slow)
+    potential: np.ndarray | None = expensive()
+    potential_levels: tuple[float, float] | None = expensive()
+    potential_rect: tuple[float, float, float, float] | None = expensive()   # x0, y0, width, height
+    gmm: np.ndarray | None = expensive()               # the 2σ ellipses as one NaN-separated polyline
+    gmm_step: int | None = expensive()                 # the step the GMM was fitted at (None: not yet)
 
 
 INFO = MethodInfo(name="coulomb", title="Coulomb GAN", Config=CoulombConfig,

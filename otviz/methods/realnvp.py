@@ -10,7 +10,7 @@ from scipy.ndimage import zoom
 from otviz.core import datasets
 from otviz.core.flows import RealNVP, unswap
 from otviz.methods.base import Method, load_module_weights, module_weights
-from otviz.methods.realnvp_config import INFO, RealNVPConfig  # noqa: F401  (re-exported)
+from otviz.methods.realnvp_config import INFO, RealNVPConfig, RealNVPSnapshot  # noqa: F401  (re-exported)
 
 N_HELD_OUT = 1000           # fixed held-out sample for the nll metric (built-in datasets)
 N_SHOWN = 1000              # data / base points drawn and pushed through the layers
@@ -21,10 +21,7 @@ HEAT_RES, HEAT_UP = 80, 4   # log-density on 80 points along the box's long side
 
 class RealNVPMethod(Method, info=INFO):
     checkpoint_every = 20          # a deep copy of ~0.8 M floats per step would cost more than the step
-    # every picture that passes points through the flow: the layer stages both ways, the latent
-    # points, the samples and the density
-    fields = ("latent", "base", "samples", "fwd_points", "fwd_grid", "inv_points", "inv_grid", "logp",
-              "logp_rect", "logp_levels")
+    Snapshot = RealNVPSnapshot
 
     def _check_config(self, cfg: RealNVPConfig) -> None:
         if cfg.dataset == "csv":
@@ -129,8 +126,8 @@ class RealNVPMethod(Method, info=INFO):
         self._view = self._view_of_data()
 
     # ------------------------------------------------------------------ pictures
-    def _snapshot(self) -> dict:
-        return {"n_flows": self.config.n_flows, "data": self._view[0], "nll": self.last_nll}
+    def _snapshot(self) -> RealNVPSnapshot:
+        return RealNVPSnapshot(n_flows=self.config.n_flows, data=self._view[0], nll=self.last_nll)
 
     def _field_state(self) -> dict:
         state = {"flow": module_weights(self.flow)}

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
+from otviz.methods.snapshot import Snapshot, expensive
 
 DATASETS = datasets.offered("two_moons", "ring8", "gaussians", "swiss_roll", "grid25", "csv")
 
@@ -25,6 +28,25 @@ class RealNVPConfig:
     batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")
     eval_every: int = param(10, lo=1, hi=1000, help="Evaluate the held-out nll every this many steps",
                             unit="steps")
+
+
+@dataclass(frozen=True)
+class RealNVPSnapshot(Snapshot):
+    n_flows: int
+    data: np.ndarray                 # (m, 2) the data points shown
+    nll: float                       # the held-out negative log-likelihood of the last evaluation
+    # every picture that passes points through the flow: the layer stages both ways, the latent
+    # points, the samples and the density. Stages are (n+1, …, 2): after 0…n layers, in x/z order.
+    latent: np.ndarray | None = expensive()          # the shown data mapped to z
+    base: np.ndarray | None = expensive()            # draws of the base distribution
+    samples: np.ndarray | None = expensive()         # those draws mapped back to x
+    fwd_points: np.ndarray | None = expensive()      # the data through the layers
+    fwd_grid: np.ndarray | None = expensive()        # a grid over the data through them (NaN-separated)
+    inv_points: np.ndarray | None = expensive()      # the base draws through the inverse layers
+    inv_grid: np.ndarray | None = expensive()
+    logp: np.ndarray | None = expensive()            # log p over the data's box (rows are y)
+    logp_rect: tuple[float, float, float, float] | None = expensive()
+    logp_levels: tuple[float, float] | None = expensive()
 
 
 INFO = MethodInfo(name="realnvp", title="RealNVP", Config=RealNVPConfig,

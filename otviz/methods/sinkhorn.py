@@ -7,13 +7,14 @@ import torch
 from otviz.core import datasets
 from otviz.core.sinkhorn import exact_plan, sinkhorn, sinkhorn_divergence
 from otviz.methods.base import Method
-from otviz.methods.sinkhorn_config import INFO, SinkhornConfig  # noqa: F401  (SinkhornConfig re-exported)
+from otviz.methods.sinkhorn_config import INFO, SinkhornConfig, SinkhornSnapshot  # noqa: F401  (re-exported)
 
 MAX_LINES = 20_000          # assignment segments sent to the view at most
 BATCH_SHIFTS = (1.0, 2.0, 3.0, 4.0)
 
 
 class SinkhornMethod(Method, info=INFO):
+    Snapshot = SinkhornSnapshot
 
     def _check_config(self, cfg: SinkhornConfig) -> None:
         if cfg.dataset == "csv" and not (cfg.source_csv and cfg.target_csv):
@@ -96,27 +97,25 @@ class SinkhornMethod(Method, info=INFO):
         self._solve(resume=True)
 
     # ------------------------------------------------------------------ views
-    def _snapshot(self) -> dict:
+    def _snapshot(self) -> SinkhornSnapshot:
         cfg = self.config
         r = self.result
         x, y = self.x.cpu().numpy(), self.y.cpu().numpy()
         P = r.plan.cpu().numpy()
-        snap = {"x": x, "y": y, "errors": np.asarray(r.errors, dtype=np.float64), "n_iter": int(r.n_iter),
-                "marginal_error": float(r.marginal_error), "cost": float(r.cost), "eps": cfg.eps,
-                "warm": self._warm}
-        snap["lines"], snap["line_alpha"] = _assignment_lines(x, y, P)
+        lines, line_alpha = _assignment_lines(x, y, P)
         # C and P go to the view in display order (row k is source point order_source[k]): sorted
         # here, with the training, because reordering an n x n matrix is work the GUI should not do
-        src, tgt, snap["order_angle"] = display_order(x, y)
-        snap["order_source"], snap["order_target"] = src, tgt
-        snap["plan"] = P[np.ix_(src, tgt)]
-        snap["cost_matrix"] = r.cost_matrix.cpu().numpy()[np.ix_(src, tgt)]
+        src, tgt, angle = display_order(x, y)
+        exact = {}
         if cfg.show_exact and len(x) == len(y) and len(x) <= 2000:
             ex = exact_plan(x, y, p=cfg.p)
-            snap["exact_lines"] = np.stack([x, y[ex.perm]], 1).reshape(-1, 2)
-            snap["exact_cost"] = ex.cost
-        snap["batch"] = self._batch_example()
-        return snap
+            exact = dict(exact_lines=np.stack([x, y[ex.perm]], 1).reshape(-1, 2), exact_cost=ex.cost)
+        return SinkhornSnapshot(
+            x=x, y=y, errors=np.asarray(r.errors, dtype=np.float64), n_iter=int(r.n_iter),
+            marginal_error=float(r.marginal_error), cost=float(r.cost), eps=cfg.eps, warm=self._warm,
+            lines=lines, line_alpha=line_alpha, order_angle=angle, order_source=src, order_target=tgt,
+            plan=P[np.ix_(src, tgt)], cost_matrix=r.cost_matrix.cpu().numpy()[np.ix_(src, tgt)],
+            batch=self._batch_example(), **exact)
 
     def _batch_example(self) -> dict:
         """The batch example: 4 pairs of rows shifted by 1..4, solved together at the current eps (cached)."""

@@ -13,7 +13,7 @@ from otviz.core.sliced import (angles_to_directions, gmm_cdf, gmm_quantile, max_
                                parse_fixed_directions, project_gmm, random_directions, sliced_wasserstein_gmm,
                                wasserstein_to_gmm_1d)
 from otviz.methods.base import Method
-from otviz.methods.swgmm_config import AXES, INFO, SWGMMConfig  # noqa: F401  (SWGMMConfig re-exported)
+from otviz.methods.swgmm_config import AXES, INFO, SWGMMConfig, SWGMMSnapshot  # noqa: F401  (re-exported)
 
 CDF_GRID = 200              # points of the GMM CDF curve in view (c)
 MAX_SLICED_STEPS = 5        # Adam ascent steps on the angle per training step
@@ -26,10 +26,7 @@ NLL_MAX_POINTS = 5000       # the nll metric on a fixed random subset beyond thi
 
 
 class SWGMMMethod(Method, info=INFO):
-    # Views (b) and (c) along the chosen axis: a bisection for the GMM's quantile at every data point.
-    # proj_axis: the axis they are along (while new fields are on their way, `axis` may be newer)
-    fields = ("proj_axis", "axis_dir", "proj", "cost", "axis_wpp", "cdf_x", "cdf_levels", "gmm_quantiles",
-              "cdf_grid", "gmm_cdf")
+    Snapshot = SWGMMSnapshot
 
     def _check_config(self, cfg: SWGMMConfig) -> None:
         fixed = parse_fixed_directions(cfg.fixed_directions)
@@ -145,21 +142,21 @@ class SWGMMMethod(Method, info=INFO):
         return {"sw": self._last_sw, "nll": G.mean_nll(self.x_nll, self.current_gmm()), "em_nll": self.em_nll}
 
     # ------------------------------------------------------------------ views
-    def _snapshot(self) -> dict:
+    def _snapshot(self) -> SWGMMSnapshot:
         cfg = self.config
         g = self.current_gmm()
         covs = g.full_covs
-        snap = {"points": self.x_np, "weights": g.weights, "means": g.means, "covs": covs,
-                "ellipses": G.ellipse_polyline(g.means, covs),
-                "ellipses_weighted": G.ellipse_polyline(g.means, covs, _weight_scales(g.weights)),
-                "directions": self._last_dirs, "n_fixed": len(self._fixed), "max_sliced": cfg.max_sliced,
-                "sw": self._last_sw, "nll": G.mean_nll(self.x_nll, g), "p": cfg.p, "axis": cfg.axis,
-                "fixed_text": cfg.fixed_directions, "dataset": cfg.dataset}
+        em = None
         if cfg.show_em:
-            snap["em"] = {"weights": self.em.weights, "means": self.em.means, "covs": self.em.full_covs,
-                          "ellipses": self.em_ellipses[0], "ellipses_weighted": self.em_ellipses[1],
-                          "nll": self.em_nll}
-        return snap
+            em = {"weights": self.em.weights, "means": self.em.means, "covs": self.em.full_covs,
+                  "ellipses": self.em_ellipses[0], "ellipses_weighted": self.em_ellipses[1], "nll": self.em_nll}
+        return SWGMMSnapshot(
+            points=self.x_np, weights=g.weights, means=g.means, covs=covs,
+            ellipses=G.ellipse_polyline(g.means, covs),
+            ellipses_weighted=G.ellipse_polyline(g.means, covs, _weight_scales(g.weights)),
+            directions=self._last_dirs, n_fixed=len(self._fixed), max_sliced=cfg.max_sliced,
+            sw=self._last_sw, nll=G.mean_nll(self.x_nll, g), p=cfg.p, axis=cfg.axis,
+            fixed_text=cfg.fixed_directions, dataset=cfg.dataset, em=em)
 
     def _compute_fields(self) -> dict:
         return self._axis_views(self.current_gmm())

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
+from otviz.methods.snapshot import Snapshot, expensive
 
 DATASETS = datasets.offered("old_faithful", "two_moons", "ring8", "gaussians", "swiss_roll", "csv")
 
@@ -47,6 +51,39 @@ class SWGMMConfig:
                                          "(found by a few ascent steps), plus the fixed directions")
     axis: str = param("x", choices=tuple(AXES), help="Direction of the per-point cost and CDF views")
     show_em: bool = param(True, label="show EM overlay", help="Overlay scikit-learn's EM fit of the same data")
+
+
+@dataclass(frozen=True)
+class SWGMMSnapshot(Snapshot):
+    points: np.ndarray               # (n, 2) the data (z-scored)
+    weights: np.ndarray              # (k,) the fitted mixture
+    means: np.ndarray                # (k, 2)
+    covs: np.ndarray                 # (k, 2, 2)
+    ellipses: np.ndarray             # its 2σ ellipses as one NaN-separated polyline
+    ellipses_weighted: np.ndarray    # the same, σ scaled by √(weight / mean weight)
+    directions: np.ndarray           # (d, 2) this step's directions, the fixed ones last
+    n_fixed: int
+    max_sliced: bool
+    sw: float                        # (SW_p^p)^(1/p) of the last step
+    nll: float
+    p: float
+    axis: str                        # the axis chosen now (proj_axis: the one the fields are along)
+    fixed_text: str                  # the fixed directions as typed
+    dataset: str
+    # the EM reference fit: {"weights", "means", "covs", "ellipses", "ellipses_weighted", "nll"};
+    # None when it is not shown
+    em: dict[str, Any] | None = None
+    # Views (b) and (c) along the chosen axis: a bisection for the GMM's quantile at every data point.
+    proj_axis: str | None = expensive()
+    axis_dir: np.ndarray | None = expensive()
+    proj: np.ndarray | None = expensive()            # (n,) the points projected on the axis
+    cost: np.ndarray | None = expensive()            # (n,) each point's share of the 1-D transport cost
+    axis_wpp: float | None = expensive()             # W_p^p along the axis
+    cdf_x: np.ndarray | None = expensive()           # the sorted projections
+    cdf_levels: np.ndarray | None = expensive()      # their empirical CDF levels
+    gmm_quantiles: np.ndarray | None = expensive()   # the projected GMM's quantiles at those levels
+    cdf_grid: np.ndarray | None = expensive()
+    gmm_cdf: np.ndarray | None = expensive()         # the projected GMM's CDF over cdf_grid
 
 
 INFO = MethodInfo(name="swgmm", title="SW-GMM", Config=SWGMMConfig,

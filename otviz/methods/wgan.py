@@ -14,7 +14,7 @@ from otviz.core.wgan import (clip_weights, critic_loss, field_on_grid, generator
 from otviz.methods.base import Method, load_module_weights, module_weights
 from otviz.methods.heat_extent import checked_view_rect, heat_grid
 from otviz.methods.wgan_config import (DATASETS, INFO, MODE_DEFAULTS, N_EVAL,  # noqa: F401  (re-exported)
-                                       WGANConfig)
+                                       WGANConfig, WGANSnapshot)
 
 RING_RADIUS, RING_STD = 2 / 1.414, 0.02 / 1.414      # WGAN-GP toy scaling of the 8 Gaussians
 GRID_SPACING, GRID_STD = 1.0, 0.05                   # a 5×5 grid at a scale the toy nets handle
@@ -23,9 +23,7 @@ N_ARROWS = 120
 
 class WGANMethod(Method, info=INFO):
     checkpoint_every = 5
-    fields = ("field", "field_rect", "field_levels", "lipschitz")     # the critic over a grid
-    # G at the shown noise, and the critic's gradient at some of those points: at every frame
-    frame_fields = ("fake", "arrows", "push_mean", "arrow_scale")
+    Snapshot = WGANSnapshot
     # What the critic's plot shows, as the view last said ("view_rect" edit); None: the data box. It
     # is about the window, not the run, so a reset or a rebuild keeps it.
     heat_view: tuple[float, float, float, float] | None = None
@@ -188,16 +186,14 @@ class WGANMethod(Method, info=INFO):
         return float(modes), float(hq)
 
     # ------------------------------------------------------------------ views
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self) -> WGANSnapshot:
         cfg = self.config
-        snap = {"real": self.real_show[: cfg.n_show]}
-        snap.update({
-            "rect": self.rect, "mode": cfg.mode, "dataset": cfg.dataset,
-            "optimizer_settings": {"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
-            "centers": self.centers if self.centers is not None else np.zeros((0, 2)),
-            "w_estimate": self.last_w, "coverage": self.coverage, "n_modes": 0 if self.centers is None else len(self.centers),
-        })
-        return snap
+        return WGANSnapshot(
+            real=self.real_show[: cfg.n_show], rect=self.rect, mode=cfg.mode, dataset=cfg.dataset,
+            optimizer_settings={"optimizer": cfg.optimizer, "lr": cfg.lr, "n_critic": cfg.n_critic},
+            centers=self.centers if self.centers is not None else np.zeros((0, 2)),
+            w_estimate=self.last_w, coverage=self.coverage,
+            n_modes=0 if self.centers is None else len(self.centers))
 
     def _compute_frame_fields(self) -> dict[str, Any]:
         """The generated points and the critic's push on some of them, as arrows."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from otviz.core import datasets
 from otviz.methods.params import MethodInfo, param
+from otviz.methods.snapshot import Snapshot, expensive, per_frame
 
 # The position in this tuple fixes each dataset's data seed (see wgan._data_seed): add at the end only.
 DATASETS = datasets.offered("ring8", "grid25", "swiss_roll", "two_moons", "parallel_lines", "csv")
@@ -51,6 +54,29 @@ class WGANConfig:
     heatmap_res: int = param(96, lo=16, hi=256, help="Critic heatmap resolution (pixels a side)")
     coverage_every: int = param(50, lo=1, hi=5000, help="Steps between mode-coverage evaluations "
                                                         f"({N_EVAL} samples; ring and grid only)")
+
+
+@dataclass(frozen=True)
+class WGANSnapshot(Snapshot):
+    real: np.ndarray                 # (≤ n_show, 2) float32: the training points shown
+    rect: tuple[float, float, float, float]             # the data's box: x0, y0, width, height
+    mode: str
+    dataset: str
+    optimizer_settings: dict[str, Any]                  # {"optimizer", "lr", "n_critic"} in force
+    centers: np.ndarray              # (k, 2) the dataset's modes; (0, 2) when it has none
+    w_estimate: float                # E f(real) − E f(fake) of the last critic step
+    coverage: tuple[float, float] | None               # (modes, high quality) of the last evaluation
+    n_modes: int
+    # G at the shown noise, and the critic's push at some of those points: at every frame
+    fake: np.ndarray | None = per_frame()               # (n_show, 2) float32
+    arrows: np.ndarray | None = per_frame()             # (2·arrows, 2): start and end of each, in turn
+    push_mean: float | None = per_frame()
+    arrow_scale: float | None = per_frame()             # drawn length over the push's norm
+    # the critic over what its plot shows (rows are y)
+    field: np.ndarray | None = expensive()
+    field_rect: tuple[float, float, float, float] | None = expensive()
+    field_levels: tuple[float, float] | None = expensive()
+    lipschitz: float | None = expensive()               # its steepest slope over the data box
 
 
 INFO = MethodInfo(name="wgan", title="WGAN", Config=WGANConfig,

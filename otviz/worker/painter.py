@@ -140,7 +140,7 @@ def _painter_main(conn, worker_end, gui_conn) -> None:
                     raise RuntimeError("the frame painter could not build its copy of the method")
                 shadow.load_frame_state(p["state"])
                 frame = p["frame"]
-                frame["snap"].update(shadow.compute_frame_fields())
+                frame["snap"] = frame["snap"].replace(**shadow.compute_frame_fields())
                 gui.send("frame", frame)
                 ch.send("done")
         except ChannelClosed:
