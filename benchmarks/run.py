@@ -29,6 +29,7 @@ TOPICS = {
     "swgmm": "benchmarks.swgmm_bench",
     "coulomb": "benchmarks.coulomb_bench",
     "scaling": "benchmarks.scaling",
+    "timeline": "benchmarks.timeline_bench",
 }
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fps", type=float, default=15.0, help="frame rate of the recording (default 15)")
     r.add_argument("--save", metavar="FILE.otviz", help="save the session at the end (reopen with `otviz open`)")
     r.add_argument("--load", metavar="FILE.otviz", help="continue from a saved session instead of starting anew")
+    r.add_argument("--from-step", type=int, metavar="K",
+                   help="with --load: go back to step K of the saved run and continue from there as a new "
+                        "branch, with the --set changes (--history then holds the steps before K too)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     pp = sub.add_parser("params", help="list a method's parameters, ranges and help")
     pp.add_argument("method")
@@ -89,13 +92,22 @@ def open_session(args):
     or any requested output cannot be had."""
     from otviz.session.session import Session
 
+    fork = None
+    if args.from_step is not None and not args.load:
+        raise ValueError("--from-step needs --load: the saved run to go back into")
     if args.load:
         from otviz.session.file import load_session
 
         session, _ = load_session(args.load, device=getattr(args, "device", None))
         if session.method.name != args.method:
             raise ValueError(f"{args.load}: a {session.method.name} session, not {args.method}")
-        if args.set:
+        if args.from_step is not None:
+            first, last = session.timeline.first_step(), session.step_count
+            if not first <= args.from_step <= last:
+                held = f"steps {first} to {last}" if first < last else f"step {last} only"
+                raise ValueError(f"--from-step {args.from_step}: {args.load} holds {held}")
+            fork = parse_sets(type(session.method), args.set)
+        elif args.set:
             session.update(parse_sets(type(session.method), args.set))
     else:
         session = Session(make_method(args.method, args.set, args.seed, args.device))
@@ -105,6 +117,8 @@ def open_session(args):
     from otviz.util.output_paths import check_outputs
     check_outputs({"--snapshot": args.snapshot, "--record": args.record, "--history": args.history,
                    "--save": args.save})
+    if fork is not None:          # (after the checks: going back replays steps)
+        session.fork(args.from_step, fork)
     return session
 
 

@@ -69,7 +69,13 @@ class HistoryPlot(QtWidgets.QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.vb = self.plot.getPlotItem().getViewBox()
         lay.addWidget(self.plot, 1)
+        self._ghost_items: list = []           # other branches of the run, faint
+        self._ghosts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1))
+        # the step the timeline shows, when it shows the past
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 120, 0), width=2))
+        self.cursor.setVisible(False)
+        self.plot.addItem(self.cursor, ignoreBounds=True)
         self.markers = self.plot.plot(pen=pg.mkPen(ACCENT, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
                                       connect="pairs")
         self.marker_text = pg.TextItem(color=ACCENT[:3], anchor=(1, 0))     # left of the newest marker
@@ -146,14 +152,41 @@ class HistoryPlot(QtWidgets.QWidget):
             self.vb.setYRange(*rng, padding=0)            # turns y auto-range off
             self._robust_on = True
 
+    def set_cursor(self, step: int | None) -> None:
+        """Mark the step the views show (None: they show now, no mark)."""
+        self.cursor.setVisible(step is not None)
+        if step is not None:
+            self.cursor.setPos(step)
+
+    def set_ghosts(self, ghosts: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> None:
+        """The other branches' histories, drawn faint behind the current one."""
+        self._ghosts = ghosts
+        while len(self._ghost_items) < len(ghosts):
+            item = self.plot.plot(pen=pg.mkPen((120, 120, 120, 110), width=1))
+            item.setZValue(-1)
+            self._ghost_items.append(item)
+        self.redraw()
+
     def set_history(self, history: tuple[np.ndarray, dict[str, np.ndarray]], events: list[tuple[int, str]]) -> None:
         self._data = history
         self._events = events
         self.redraw()
 
+    def _redraw_ghosts(self, name: str, log: bool) -> None:
+        for i, item in enumerate(self._ghost_items):
+            if i < len(self._ghosts):
+                steps, cols = self._ghosts[i]
+                y = np.asarray(cols.get(name, ()), dtype=float)
+                ok = np.isfinite(y) & ((y > 0) if log else True)
+                if len(y) == len(steps) and ok.any():
+                    item.setData(np.asarray(steps)[ok], y[ok])
+                    continue
+            item.setData([], [])
+
     def redraw(self) -> None:
         steps, cols = self._data
         name = self.choice.currentText()
+        self._redraw_ghosts(name, self._log_mode)
         y = cols.get(name)
         if y is None or not len(steps):
             self.curve.setData([], [])
@@ -166,7 +199,10 @@ class HistoryPlot(QtWidgets.QWidget):
             self._fit_y()
         ok = np.isfinite(y)
         log = self._wants_log(name, y[ok])
+        was = self._log_mode
         self._apply_log(log)
+        if log != was:
+            self._redraw_ghosts(name, log)
         if log:
             ok &= y > 0
         self.curve.setData(steps[ok], y[ok])

@@ -55,6 +55,11 @@ class MainWindow(QtWidgets.QMainWindow):
         add(QtCore.Qt.Key.Key_Space, lambda: self.current.toggle())
         add(QtCore.Qt.Key.Key_Right, lambda: self.current.single_step())
         add(QtCore.Qt.Key.Key_R, lambda: self.current.reset())
+        # the timeline: the first stored frame, now, one stored frame back or forward
+        add(QtCore.Qt.Key.Key_Home, lambda: self.current.timeline_first())
+        add(QtCore.Qt.Key.Key_End, lambda: self.current.timeline_live())
+        add(QtCore.Qt.Key.Key_Comma, lambda: self.current.timeline_back())
+        add(QtCore.Qt.Key.Key_Period, lambda: self.current.timeline_forward())
 
     def _menus(self) -> None:
         m = self.menuBar().addMenu("&File")
@@ -73,6 +78,7 @@ class MainWindow(QtWidgets.QMainWindow):
         e.addSeparator()
         self.rec_action = e.addAction("Start recording", QtGui.QKeySequence("Ctrl+R"), self.toggle_recording)
         e.addAction("Recording settings…", self._rec_dialog)
+        e.addAction("Record the past of the tab", self.record_past)
 
     def _fill_view_menu(self) -> None:
         self.view_menu.clear()
@@ -135,6 +141,27 @@ class MainWindow(QtWidgets.QMainWindow):
             self._report(f"cannot record: {e}", error=True)
             return None
         self.refresh_recording()
+        return str(path)
+
+    def record_past(self) -> str | None:
+        """The tab's stored frames, from its first to now, as an animation (a scrub through the past)."""
+        tab, r = self.current, self.rec_settings
+        path = self.export_dir / default_name(tab.name, tab.step, r["suffix"]).replace("-step", "-past-to-step")
+        bar = QtWidgets.QProgressDialog("Recording the past…", "Stop", 0, 100, self)
+        bar.setMinimumDuration(500)
+
+        def progress(done, total):
+            bar.setMaximum(total)
+            bar.setValue(done)
+            return not bar.wasCanceled()
+        try:
+            n = tab.record_past(str(path), fps=r["fps"], scale=r["scale"], progress=progress)
+        except (OSError, ValueError) as e:
+            self._report(f"cannot record the past: {e}", error=True)
+            return None
+        finally:
+            bar.close()
+        self._report(f"saved {n} frames of the past to {path}")
         return str(path)
 
     def _rec_dialog(self) -> None:

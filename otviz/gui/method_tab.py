@@ -17,7 +17,10 @@ from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
 from otviz.gui.run_controls import RunControls
 from otviz.gui.tab_fields import TabFields
+from otviz.gui.tab_layout import layout_tab
 from otviz.gui.tab_recording import TabRecording
+from otviz.gui.tab_timeline import FRAMES_SHARE, TabTimeline
+from otviz.gui.timeline_bar import TimelineBar
 from otviz.gui.view_base import refit_views
 from otviz.gui.views import view_class
 from otviz.gui.worker import WorkerLink
@@ -30,7 +33,7 @@ MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps movi
 GUI_SHARE = 0.45          # of the GUI thread's time the frames of the tab on screen may take
 
 
-class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
+class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
     status_changed = QtCore.Signal(str)
 
     def __init__(self, name: str, processes, seed: int = 0, device: str = "cpu", parent=None):
@@ -67,11 +70,13 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
             self._connect_fields()
         self.panel = ControlPanel(self.info.specs(), self.config)
         self.history_plot = HistoryPlot(self.info.metrics)
+        self.timeline = TimelineBar()
         self.banner = QtWidgets.QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fde7e9; color: #8a0012; padding: 4px;")
         self.banner.hide()
         self._layout()
+        self._init_timeline()
         c = self.controls
         c.play.toggled.connect(lambda on: self.play() if on else self.pause())
         c.step.clicked.connect(self.single_step)
@@ -83,45 +88,7 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         self.panel.refused.connect(self.status_changed)
 
     def _layout(self) -> None:
-        self.view_host = QtWidgets.QWidget()
-        QtWidgets.QVBoxLayout(self.view_host).setContentsMargins(0, 0, 0, 0)
-        left = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        top = QtWidgets.QWidget()
-        tl = QtWidgets.QVBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.banner)
-        tl.addWidget(self.view_host, 1)
-        left.addWidget(top)
-        left.addWidget(self.history_plot)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 1)
-        left.setSizes([640, 220])
-        self.plot_area = left               # what a recording captures: the plots and the history
-        right = QtWidgets.QWidget()
-        rl = QtWidgets.QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.controls)
-        rl.addWidget(self.panel, 1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(right)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side = QtWidgets.QWidget()          # the panel's refusals and staged changes stay in sight above it
-        sl = QtWidgets.QVBoxLayout(side)
-        sl.setContentsMargins(0, 0, 0, 0)
-        sl.setSpacing(0)
-        sl.addWidget(self.panel.top_bar)
-        sl.addWidget(scroll, 1)
-        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(side)
-        split.setStretchFactor(0, 5)
-        split.setStretchFactor(1, 0)
-        split.setSizes([1000, 400])
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(split, 1)
+        layout_tab(self)
 
     # ---------------------------------------------------------------- the views, built on first show
     def showEvent(self, event) -> None:
@@ -185,6 +152,8 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         link.send("pace", self.controls.speed.value())
         link.send("max_fps", self._fps_cap if self.isVisible() else HIDDEN_FPS)
         link.send("fields_remote", self.processes.fields_ready)
+        link.send("timeline_budget", int(self.timeline.budget.value() * 2**20 * (1 - FRAMES_SHARE)))
+        link.send("branches")               # the run's branches, also of a session opened before we listened
         for action, payload in (self.view.view_edits.items() if self.view is not None else ()):
             link.send("edit", (action, payload))    # what the views show: a new worker was never told
         if not link.isRunning():
@@ -211,9 +180,13 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
             self.show_error(payload)
         elif kind == "running":
             self._on_running(payload)
-        elif kind in ("notice", "loaded"):
-            text = payload if kind == "notice" else f"opened {payload.get('path') or 'the session'} at step {payload['step']}"
-            self.status_changed.emit(text)
+        elif kind == "branches":
+            self._on_branches(payload)
+        elif kind == "loaded":
+            self._forget_past()
+            self.status_changed.emit(f"opened {payload.get('path') or 'the session'} at step {payload['step']}")
+        elif kind == "notice":
+            self.status_changed.emit(payload)
 
     def _on_died(self, why: str) -> None:
         link, self.link = self.link, None
@@ -230,6 +203,7 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
 
     def play(self) -> None:
         self.banner.hide()
+        self.timeline_live()                # Play goes on from now; a fork is "Continue from here"
         self._send("play")
 
     def pause(self) -> None:
@@ -248,7 +222,8 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
         self._send("reset", self.seed)
 
     def send_params(self, changes: dict) -> None:
-        self._send("set", dict(changes))
+        if not self._hold(dict(changes)):
+            self._send("set", dict(changes))
 
     def set_params(self, changes: dict) -> None:
         """Programmatic parameter change, through the same path as the control panel."""
@@ -350,14 +325,15 @@ class MethodTab(TabFields, TabRecording, QtWidgets.QWidget):
 
     def _show(self, f: dict) -> None:
         self.last_frame = f
-        if self.view is not None:
+        self._remember(f)
+        if self.view is not None and self.scrub is None:      # the past on screen stays until End or Play
             self.view.update_snapshot(f["snap"])
         h = self.history
         hist, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
         if self.view is not None:
             self.view.set_history(hist, events)       # views that draw the run's history too
         self.history_plot.set_history(hist, events)
-        if self.recorder is not None:
+        if self.recorder is not None and self.scrub is None:
             self._capture(f["step"])
         self._frame_times.append(time.perf_counter())
 

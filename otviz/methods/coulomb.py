@@ -230,7 +230,7 @@ class CoulombMethod(Method, info=INFO):
     def _state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "opt_d": self.opt_d.state_dict(), "epoch": self.epoch, "cursor": self.cursor,
-                "last": dict(self.last)}
+                "last": dict(self.last), "eval_at": self._eval_at}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -242,7 +242,9 @@ class CoulombMethod(Method, info=INFO):
             self._shuffled = self._epoch_data()
         self.cursor = state["cursor"]
         self.last = dict(state["last"])
-        self._eval_at = max(self._eval_at, 0)        # the restored metrics stand until the next evaluation
+        # when the restored metrics were measured (-1: never, so the next step measures them); files
+        # from before it was kept: the restored metrics stand until the next evaluation
+        self._eval_at = int(state.get("eval_at", max(self._eval_at, 0)))
 
 
 def lattice_counts(x: np.ndarray, std: float, n_std: float = 3.0) -> np.ndarray:

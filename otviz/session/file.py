@@ -20,45 +20,69 @@ from otviz.methods import method_class
 from otviz.session.session import Session
 
 FORMAT = "otviz-session"
-VERSION = 1
+# 2: the timeline (keyframes and branches); files of version 1 open with a timeline that begins at
+# their state
+VERSION = 2
 
 
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj)).clone()}
+def _encode(obj: Any, memo: dict | None = None) -> Any:
+    # `memo`: one encoded copy per array or tensor object, so what the timeline's keyframes share (the
+    # data, unchanged weights) is written to the file once
+    memo = {} if memo is None else memo
+    if isinstance(obj, (np.ndarray, torch.Tensor)):
+        hit = memo.get(id(obj))
+        if hit is None:
+            if isinstance(obj, np.ndarray):
+                enc = {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj)).clone()}
+            else:
+                enc = obj.detach().cpu().clone()
+            hit = memo[id(obj)] = (obj, enc)          # (obj kept alive: its id stays its own)
+        return hit[1]
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().clone()
     if isinstance(obj, dict):
-        return {k: _encode(v) for k, v in obj.items()}
+        return {k: _encode(v, memo) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_encode(v) for v in obj)
+        return type(obj)(_encode(v, memo) for v in obj)
     return obj
 
 
-def _decode(obj: Any) -> Any:
+def _decode(obj: Any, memo: dict | None = None) -> Any:
+    memo = {} if memo is None else memo
     if isinstance(obj, dict):
         if set(obj) == {"__ndarray__"}:
-            return obj["__ndarray__"].numpy()
-        return {k: _decode(v) for k, v in obj.items()}
+            # one array for one stored object (pickle gives a shared object back as one object)
+            hit = memo.get(id(obj))
+            if hit is None:
+                hit = memo[id(obj)] = (obj, obj["__ndarray__"].numpy())
+            return hit[1]
+        return {k: _decode(v, memo) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_decode(v) for v in obj)
+        return type(obj)(_decode(v, memo) for v in obj)
     return obj
 
 
-def save_session(path: str | Path, session: Session, extra: dict | None = None) -> None:
-    """Write the session atomically. `extra` holds view settings worth restoring (plain values)."""
+def save_session(path: str | Path, session: Session, extra: dict | None = None,
+                 timeline_bytes: int | None = None) -> None:
+    """Write the session atomically, its timeline included (thinned to `timeline_bytes`, if given, for a
+    lighter file). `extra` holds view settings worth restoring (plain values)."""
     with atomic_path(path) as tmp:
-        torch.save(_document(session, extra), tmp)
+        torch.save(_document(session, extra, timeline_bytes=timeline_bytes), tmp)
 
 
-def _document(session: Session, extra: dict | None = None) -> dict:
-    """What a session file holds, encoded for torch.save."""
-    return _encode({"format": FORMAT, "version": VERSION, "otviz": __version__,
-                    "method": session.method.name, "device": str(session.method.device),
-                    "state": session.method.state_dict(), "history": session.history.state_dict(),
-                    "extra": extra or {}})
+def _document(session: Session, extra: dict | None = None, timeline: bool = True,
+              timeline_bytes: int | None = None) -> dict:
+    """What a session file holds, encoded for torch.save. The present state is taken as the timeline
+    takes a keyframe, sharing what did not change with the newest one, so it is written once."""
+    tl = session.timeline
+    branch = tl.branches[tl.current]
+    now = tl.capture(session, like=branch.keyframes[-1] if branch.keyframes else None)
+    doc = {"format": FORMAT, "version": VERSION, "otviz": __version__,
+           "method": session.method.name, "device": str(session.method.device),
+           "state": now.state, "history": session.history.state_dict(), "extra": extra or {}}
+    if timeline:
+        doc["timeline"] = tl.state_dict(timeline_bytes)
+    return _encode(doc)
 
 
 def read_session_file(path: str | Path) -> dict:
@@ -134,6 +158,9 @@ def load_session(path: str | Path, device: str | None = None) -> tuple[Session, 
         session = Session(method)
         session.history.load_state_dict(doc["history"])
         session.last_metrics = session.history.last()
+        if doc.get("timeline") is not None:
+            session.timeline.load_state_dict(doc["timeline"])
+            _check_timeline(session)
     except ValueError as e:            # otviz's own reason: a refused value, an unknown method
         raise ValueError(f"{name}: the session cannot be restored ({e})") from None
     except KeyError as e:
@@ -144,13 +171,26 @@ def load_session(path: str | Path, device: str | None = None) -> tuple[Session, 
     return session, doc.get("extra", {})
 
 
-def dump_session(session: Session) -> bytes:
+def _check_timeline(session: Session) -> None:
+    """ValueError unless the loaded timeline fits the loaded run."""
+    tl = session.timeline
+    current = tl.branches[tl.current]
+    if current.keyframes[-1].step > session.step_count:
+        raise ValueError("its timeline goes beyond its state")
+    for b in tl.branches.values():
+        if any(kf.state.get("method") != session.method.name for kf in b.keyframes):
+            raise ValueError("its timeline holds another method's states")
+
+
+def dump_session(session: Session, timeline: bool = False) -> bytes:
     """The session file's bytes (a worker's checkpoint, kept by the GUI in case the worker dies): written
-    in memory, since a worker checkpoints at every pause."""
+    in memory, since a worker checkpoints at every pause. Without its timeline unless asked: the
+    keyframes may weigh a hundred megabytes, too much to send at every pause; a run restored from the
+    checkpoint keeps its present and its history, and its timeline starts there."""
     import io
 
     buf = io.BytesIO()
-    torch.save(_document(session), buf)
+    torch.save(_document(session, timeline=timeline), buf)
     return buf.getvalue()
 
 

@@ -80,6 +80,19 @@ class History:
         if self._seen[0] == step and last < step:      # decimation skipped this step: keep its row after all
             self._store(self._seen, event=True)
 
+    def truncate(self, step: int, metrics: dict[str, float] | None = None) -> None:
+        """Forget the rows and changes after `step`, as if the run had just reached it (a fork going back
+        to it); `metrics` are that step's own, which a change made right there marks."""
+        n = int(np.searchsorted(self._data[: self._n, 0], step, side="right"))
+        self._data[n: self._n] = np.nan
+        self._n = n
+        self.events = [e for e in self.events if e[0] <= step]
+        self._seen[:] = np.nan
+        if metrics:
+            self._seen[0] = step
+            for i, name in enumerate(self.names):
+                self._seen[1 + i] = metrics.get(name, math.nan)
+
     @property
     def steps(self) -> np.ndarray:
         return self._data[: self._n, 0].copy()

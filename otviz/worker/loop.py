@@ -4,29 +4,26 @@ Commands arrive in order on the channel and are applied between two steps; conse
 changes are merged (the last write wins), every other command (an edit, a reset…) keeps its place.
 A frame is sent when the GUI is ready for one: at most MAX_IN_FLIGHT undrawn frames, at most the
 display rate, and spaced so that taking snapshots costs training at most SNAPSHOT_SHARE of its time.
-Expensive view fields are computed elsewhere while training (see fields.py): the frames then carry
-the small state the helper needs, a few times a second.
+Expensive view fields are computed elsewhere while training (see fields.py and frame_sender.py).
+The Session keeps the run's keyframes and branches: "fork" and "switch" go back into them.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import traceback
 from collections import deque
 from typing import Any
 
-import numpy as np
-
+from otviz.worker.frame_sender import FrameSender, _message
 from otviz.worker.painter import FramePainter
 from otviz.worker.pacing import MAX_FPS, MAX_IN_FLIGHT, FrameClock
 from otviz.worker.protocol import Channel, ChannelClosed, open_child_channel
 
-FIELD_INTERVAL = 0.25      # s between two field states sent to the helper while training
-INLINE_FIELD_INTERVAL = 0.5  # s between fields computed here while training when no helper runs
 CHECKPOINT_INTERVAL = 10.0   # s of training between two checkpoints kept by the GUI side
 # commands about the frames themselves (their pace, their acknowledgement, where fields come from)
-QUIET_COMMANDS = frozenset({"ack", "max_fps", "pace", "fields_remote", "prepare", "checkpoint"})
+QUIET_COMMANDS = frozenset({"ack", "max_fps", "pace", "fields_remote", "prepare", "checkpoint", "timeline_budget",
+                            "branches"})
 IDLE_POLL = 0.5            # s a paused worker waits for a command (it also notices a closed GUI)
 
 
@@ -61,7 +58,7 @@ def warm_up() -> list:
     return device_status()
 
 
-class TrainingLoop:
+class TrainingLoop(FrameSender):
     def __init__(self, channel: Channel):
         self.ch = channel
         self.session = None
@@ -85,6 +82,7 @@ class TrainingLoop:
         self.prepared = None          # (run key, Session) built ahead by _cmd_prepare
         self.painter: FramePainter | None = None   # per-frame fields off the training process
         self.painter_failed = False
+        self.timeline_budget: int | None = None    # bytes of keyframes the tab allows (None: the default)
         self.quit = False
 
     # ------------------------------------------------------------------ the loop
@@ -218,6 +216,9 @@ class TrainingLoop:
         self.single = 0
         self._restarted()
         self._prime_painter(session.method)
+        if self.timeline_budget is not None:
+            self._apply_budget()
+        self._send_branches()
 
     def _restarted(self) -> None:
         self.rows.clear()
@@ -241,6 +242,51 @@ class TrainingLoop:
     def _cmd_reset(self, seed) -> None:
         self.session.reset(seed)
         self._restarted()
+        self._send_branches()
+
+    def _cmd_fork(self, p: dict) -> None:
+        """Train on from a past step with the given changes, as a new branch of the run."""
+        self._set_running(False)
+        self.session.fork(int(p["step"]), p.get("changes") or None)
+        self._restarted()
+        self._send_branches()
+
+    def _cmd_switch(self, branch_id) -> None:
+        self._set_running(False)
+        self.session.switch(int(branch_id))
+        self._restarted()
+        self._send_branches()
+
+    def _cmd_timeline_budget(self, nbytes) -> None:
+        self.timeline_budget = int(nbytes)
+        if self.session is not None:
+            self._apply_budget()
+
+    def _apply_budget(self) -> None:
+        timeline = self.session.timeline
+        timeline.budget_bytes = self.timeline_budget
+        if timeline.memory_bytes() > timeline.budget_bytes:
+            timeline.thin()
+
+    def _cmd_branches(self, _p) -> None:
+        self._send_branches()
+
+    def _send_branches(self) -> None:
+        """The run's branches, and the other branches' histories for faint curves."""
+        from otviz.session.history import History
+
+        s = self.session
+        if s is None:
+            return
+        branches = s.branches()
+        ghosts = []
+        for b in branches:
+            state = b.pop("history", None)
+            if state is not None:
+                h = History(s.method.metrics)
+                h.load_state_dict(state)
+                ghosts.append({"steps": h.steps, "columns": {n: h.column(n) for n in h.names}})
+        self._send("branches", {"current": s.timeline.current, "branches": branches, "ghosts": ghosts})
 
     def _cmd_device(self, name: str) -> None:
         self.session.method.set_device(name)
@@ -257,7 +303,7 @@ class TrainingLoop:
 
     def _cmd_edit(self, p) -> None:
         action, payload = p
-        self.session.method.edit(action, payload)
+        self.session.edit(action, payload)
 
     def _cmd_save(self, path: str) -> None:
         from otviz.session.file import save_session
@@ -327,129 +373,6 @@ class TrainingLoop:
         (t0, s0), (t1, s1) = recent[0], recent[-1]
         return (s1 - s0) / max(t1 - t0, 1e-9)
 
-    # ------------------------------------------------------------------ frames
-    def _maybe_send_frame(self) -> None:
-        if self.painter is not None:
-            idle = self.painter.collect()
-            if self.painter.error is not None:
-                self._painter_failed()
-            elif not idle:
-                return
-        if not self.dirty or self.session is None:
-            return
-        now = time.perf_counter()
-        pace_due = self.pace and self.running and self.steps_since_frame >= self.pace
-        if self.pace and self.running and 0 < self.steps_since_frame < self.pace:
-            return                       # demo pace: a frame after every N steps, not in between
-        if not (self.clock.due(now, self.running and not pace_due)):
-            return
-        self._send_frame(now)
-
-    def _send(self, kind: str, payload: Any = None) -> None:
-        """Every message but a painted frame: after the frame the painter may still be finishing,
-        so that nothing overtakes it (a "paused" before the last frame taken while running)."""
-        if self.painter is not None:
-            self.painter.wait_idle()
-        self.ch.send(kind, payload)
-
-    def settle(self) -> None:
-        """Return once every frame handed to the painter has been sent."""
-        if self.painter is not None:
-            self.painter.wait_idle()
-
-    def _painter_for(self, method) -> FramePainter | None:
-        """The frame painter, for a method with per-frame fields, unless it has failed in this run
-        (or the worker talks to no real pipe, or cannot fork)."""
-        if not method.frame_fields or self.painter_failed:
-            return None
-        if self.painter is None:
-            if not isinstance(self.ch, Channel) or not hasattr(os, "fork"):
-                self.painter_failed = True
-                return None
-            try:
-                self.painter = FramePainter(self.ch)
-            except OSError as e:          # no resources for another process
-                self.painter_failed = True
-                self._fail(f"frames are drawn more slowly: no frame painter ({_message(e)})")
-                return None
-        return self.painter
-
-    def _prime_painter(self, method) -> None:
-        """Start the painter and its copy of the method ahead of the first frame."""
-        painter = self._painter_for(method)
-        if painter is not None:
-            painter.prime(method)
-
-    def _send_frame(self, now: float) -> None:
-        s, m = self.session, self.session.method
-        full = self.need_full or not self.running
-        remote_fields = bool(getattr(m, "fields", ())) and not full
-        self.need_full = False
-        field_state = None
-        painter = self._painter_for(m)
-        inline = painter is None         # the per-frame fields computed here, now
-        try:
-            if not remote_fields:
-                snap = m.snapshot(frame_fields=inline)
-            elif self.fields_remote:
-                snap = m.snapshot(fields=False, frame_fields=inline)
-                if now - self.last_field >= FIELD_INTERVAL:
-                    field_state = m.field_state()
-                    self.last_field = now
-            else:                        # no helper: fresh fields here, now and then
-                full = now - self.last_field >= INLINE_FIELD_INTERVAL
-                snap = m.snapshot(fields=full, frame_fields=inline)
-                if full:
-                    self.last_field = now
-            paint_state = None if inline else m.frame_state()
-        except Exception as e:
-            traceback.print_exc()
-            self._set_running(False)
-            self._fail(f"could not draw: {_message(e)}")
-            self.dirty = False
-            return
-        frame = {"id": self.frame_id, "step": s.step_count, "snap": snap, "metrics": dict(s.last_metrics),
-                 "steps_per_s": self.steps_per_second(), "running": self.running, "seed": m.seed,
-                 "device": str(m.device), "field_state": field_state, "method": m.name}
-        frame.update(self._history_update())
-        if self.config_sent is not m.config:
-            frame["config"] = dataclasses.asdict(m.config)
-            self.config_sent = m.config
-        self.frame_id += 1
-        self.dirty = False
-        self.steps_since_frame = 0
-        if inline:
-            self._send("frame", frame)
-        else:
-            painter.submit(m, paint_state, frame)
-        self.clock.sent(now, time.perf_counter() - now, self.running and not full)   # sending included
-
-    def _history_update(self) -> dict:
-        """The history rows since the last frame (the GUI keeps a copy), or all of it after a restart."""
-        h, out = self.session.history, {}
-        if self.full_history:
-            out["history"] = h.state_dict()
-            self.full_history = False
-        elif self.rows:
-            names = h.names
-            out["rows"] = np.array([[step] + [mt.get(n, np.nan) for n in names] for step, mt in self.rows],
-                                   dtype=np.float64)
-        self.rows.clear()
-        events = list(h.events)
-        if events != self.sent_events:
-            out["events"] = events
-            self.sent_events = events
-        return out
-
-    def _painter_failed(self) -> None:
-        """The painter lost a frame: count it as drawn, paint here from now on, and say why."""
-        message = self.painter.error
-        self.painter.close()
-        self.painter, self.painter_failed = None, True
-        self.clock.in_flight = max(0, self.clock.in_flight - 1)
-        self.dirty = True
-        self._fail(f"frames are drawn more slowly: {message}")
-
     def _checkpoint(self) -> None:
         """The session as bytes for the GUI side to keep: a worker that dies restarts from here."""
         from otviz.session.file import dump_session
@@ -469,6 +392,3 @@ def _run_key(p: dict) -> tuple:
     return (p["method"], sorted(p.get("config", {}).items(), key=lambda kv: kv[0]), p.get("seed", 0),
             p.get("device", "cpu"))
 
-
-def _message(e: BaseException) -> str:
-    return str(e) or type(e).__name__
