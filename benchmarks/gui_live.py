@@ -25,6 +25,8 @@ TARGET_P99_MS = 50.0
 TARGET_FIRST_S = 0.1
 TARGET_LAUNCH_S = 1.5
 TARGET_MEMORY_GB = 2.0
+TARGET_AB_RATIO = 0.45       # each side of A | B, against one run headless, on two cores
+TARGET_AB_FPS = 20.0
 TICK_MS = 10
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,14 +171,61 @@ def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float
         tab.controls.play.click()
         wait(5, lambda: not tab.running)
         tab._show = orig
+        d.update(scrub_times(tab))
         d["after"] = headless_rate(name, seconds / 2)
         d["headless"] = (d["before"] + d["after"]) / 2
         out.append(d)
     pids = [os.getpid()] + _descendants(os.getpid())
     mem = memory_mb(pids)
+    for d in out:
+        d["ab"] = play_compare(win, d["name"], seconds / 2, wait)
     win.close()
     app.processEvents()
     return out, mem
+
+
+def play_compare(win, name: str, seconds: float, wait) -> dict:
+    """A | B in the tab, nothing changed on B: each side's frames/s and steps/s while both train."""
+    tab = win.tab_by_name[name]
+    win.tabs.setCurrentWidget(tab)
+    tab.compare_on()
+    wait(1.0)
+    sides = {"A": tab, "B": tab.twin}
+    drawn = {k: [] for k in sides}
+    for k, side in sides.items():
+        orig = side._show
+        side._show = lambda f, orig=orig, log=drawn[k]: (orig(f), log.append((time.perf_counter(), f["step"])))
+    tab.controls.play.click()
+    wait(1.5)
+    k0 = {k: len(v) for k, v in drawn.items()}
+    wait(seconds)
+    tab.controls.play.click()
+    wait(5, lambda: not tab.running and not tab.twin.running)
+    res = {}
+    for k, log in drawn.items():
+        w = log[k0[k]:]
+        dt = w[-1][0] - w[0][0] if len(w) > 1 else float("nan")
+        res[k] = {"fps": (len(w) - 1) / dt if len(w) > 1 else 0.0,
+                  "steps_per_s": (w[-1][1] - w[0][1]) / dt if len(w) > 1 else 0.0}
+    for side in sides.values():
+        side.__dict__.pop("_show", None)
+    tab.compare_off("A")
+    return res
+
+
+def scrub_times(tab, n: int = 60) -> dict:
+    """Milliseconds to show a stored frame of the tab's past, painted (scrubbing across the run)."""
+    frames = len(tab.frames)
+    picks = [round(i * (frames - 1) / (n - 1)) for i in range(n)] if frames > 1 else []
+    times = []
+    for i in picks[::-1]:
+        t0 = time.perf_counter()
+        tab.scrub_to(i)
+        tab.plot_area.repaint()
+        times.append(1e3 * (time.perf_counter() - t0))
+    tab.timeline_live()
+    return {"scrub_ms_p50": percentile(times, 50), "scrub_ms_max": max(times, default=float("nan")),
+            "past_frames": frames, "past_mb": tab.frames.nbytes / 2**20}
 
 
 def _descendants(root: int) -> list[int]:
@@ -214,9 +263,21 @@ def run(quick: bool = False, flags: set[str] | None = None) -> list[Row]:
         rows.append(Row("latency", f"{d['name']}: event-loop lateness p50 / p99", d["late_p99"] / 1e3, "s",
                         baseline=d["late_p50"] / 1e3, baseline_name="p50", target=f"p99 <= {TARGET_P99_MS:.0f} ms",
                         ok=d["late_p99"] <= TARGET_P99_MS, note=f"max {d['late_max']:.0f} ms"))
+        rows.append(Row("latency", f"{d['name']}: show a stored frame while scrubbing (p50 / max)",
+                        d["scrub_ms_max"] / 1e3, "s", baseline=d["scrub_ms_p50"] / 1e3, baseline_name="p50",
+                        target="<= 16 ms", ok=d["scrub_ms_max"] <= 16.0,
+                        note=f"{d['past_frames']} frames kept, {d['past_mb']:.1f} MB"))
         rows.append(Row("latency", f"{d['name']}: Play to first new frame", d["first_frame_s"], "s",
                         target=f"<= {TARGET_FIRST_S} s", ok=d["first_frame_s"] <= TARGET_FIRST_S,
                         note="warm spare ready" if d["spare_ready"] else "spare still starting"))
+    for d in tabs:
+        for k, side in d["ab"].items():
+            ratio = side["steps_per_s"] / d["headless"] if d["headless"] > 0 else float("nan")
+            rows.append(Row("gui", f"{d['name']}: A | B, side {k}: steps/s (window / headless)", side["steps_per_s"],
+                            "steps/s", baseline=d["headless"], baseline_name="one run headless", ratio=ratio,
+                            target=f">= {TARGET_AB_FPS:.0f} frames/s and >= {TARGET_AB_RATIO}",
+                            ok=ratio >= TARGET_AB_RATIO and side["fps"] >= TARGET_AB_FPS,
+                            note=f"{side['fps']:.1f} frames/s while both train"))
     launch = launch_time()
     rows.append(Row("latency", "launch to a shown window (fresh process, best of 3)", launch, "s",
                     target=f"<= {TARGET_LAUNCH_S} s", ok=launch <= TARGET_LAUNCH_S))

@@ -30,6 +30,7 @@ TOPICS = {
     "coulomb": "benchmarks.coulomb_bench",
     "scaling": "benchmarks.scaling",
     "timeline": "benchmarks.timeline_bench",
+    "yardstick": "benchmarks.yardstick_bench",
 }
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,10 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --load: go back to step K of the saved run and continue from there as a new "
                         "branch, with the --set changes (--history then holds the steps before K too)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE",
+                   help="A | B: train a second run B beside this one (same data and seed) with this parameter "
+                        "changed (repeatable); --history, --snapshot, --record and --save then hold both")
+    r.add_argument("--preset", metavar="NAME", help="A | B: one of the method's contrasts (e.g. clip-vs-gp), "
+                                                   "optionally with --compare changes to B on top")
     pp = sub.add_parser("params", help="list a method's parameters, ranges and help")
     pp.add_argument("method")
     op = sub.add_parser("open", help="open a saved session in the window")
     op.add_argument("session")
+    from otviz.lessons.command import add_parser as add_lesson_parser
+    add_lesson_parser(sub)
     return p
 
 
@@ -123,6 +130,10 @@ def open_session(args):
 
 
 def cmd_run(args) -> int:
+    from otviz.compare_cli import cmd_compare, wants_compare
+
+    if wants_compare(args):
+        return cmd_compare(args)
     try:
         session = open_session(args)
     except ValueError as e:
@@ -254,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from otviz.core.runtime import configure_process, tune_allocator
 
-    if args.command in ("run", "params") or args.self_test:
+    if args.command in ("run", "params", "lesson") or args.self_test:
         configure_process()
     else:
         tune_allocator()            # the window's process never imports torch: its workers do
@@ -265,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "params":
         return cmd_params(args)
+    if args.command == "lesson":
+        from otviz.lessons.command import cmd_lesson
+        return cmd_lesson(args)
     if args.command == "open" and not os.path.isfile(args.session):
         print(f"otviz: {os.path.basename(args.session)}: no such session file", file=sys.stderr)
         return EXIT_BAD_INPUT

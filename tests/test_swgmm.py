@@ -20,7 +20,7 @@ def run(session: Session, n: int) -> np.ndarray:
     for _ in range(n):
         session.step()
     h = session.history
-    return h._data[: len(h)]                    # rows: step, sw, nll, em_nll
+    return h._data[: len(h), :4]                # rows: step, sw, nll, em_nll (w2, every w2_every steps, left out)
 
 
 def axis_wpp(method: SWGMMMethod, degrees: float) -> float:

@@ -13,10 +13,12 @@ from otviz.session.timeline import MIN_EVERY, Timeline
 
 NAMES = method_names()
 # small sizes, and the metrics evaluated often, so that a few dozen steps exercise every path of a step
-SMALL = {"swgmm": {}, "wgan": {"batch_size": 64, "heatmap_res": 16, "n_show": 200, "coverage_every": 7},
-         "sinkhorn": {}, "realnvp": {"batch_size": 64, "n_data": 400, "eval_every": 7},
+# (w2 every 20 steps: a fork at 23 restores the value measured at step 20 and carries it)
+SMALL = {"swgmm": {"w2_every": 20},
+         "wgan": {"batch_size": 64, "heatmap_res": 16, "n_show": 200, "coverage_every": 7, "w2_every": 20},
+         "sinkhorn": {}, "realnvp": {"batch_size": 64, "n_data": 400, "eval_every": 7, "w2_every": 20},
          "coulomb": {"batch_size": 64, "samples_per_mode": 50, "n_show": 200, "heatmap_res": 16, "gmm_every": 0,
-                     "eval_every": 7}}
+                     "eval_every": 7, "w2_every": 20}}
 
 
 def small(name: str) -> dict:

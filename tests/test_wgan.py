@@ -219,7 +219,7 @@ def test_arjovsky_critic_schedule():
 
 
 def test_runs_reproduce_and_sessions_continue_exactly():
-    cfg = WGANConfig(width=32, batch_size=64, n_points=2000, coverage_every=3)
+    cfg = WGANConfig(width=32, batch_size=64, n_points=2000, coverage_every=3, w2_every=2)
     a, b = WGANMethod(cfg, seed=4), WGANMethod(cfg, seed=4)
     ra = [a.step() for _ in range(4)]
     assert ra == [b.step() for _ in range(4)]
@@ -228,7 +228,8 @@ def test_runs_reproduce_and_sessions_continue_exactly():
     c = WGANMethod(cfg, seed=99)
     c.load_state_dict(state)
     assert [c.step() for _ in range(3)] == more_a
-    assert set(ra[0]) == set(WGANMethod.metrics)               # ring8: modes and high_quality included
+    assert set(ra[-1]) == set(WGANMethod.metrics)              # ring8: modes and high_quality included
+    assert "w2" not in ra[0] and ra[-1]["w2"] != ra[1]["w2"] == ra[2]["w2"]     # measured at steps 2 and 4
 
 
 def test_metrics_and_snapshot_per_dataset():

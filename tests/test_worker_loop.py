@@ -201,3 +201,27 @@ def test_channel_sends_arrays_out_of_band_and_rebuilds_them_writable():
     t.join()
     assert kind == "frame" and p["n"] == 3 and np.array_equal(p["x"], arr)
     p["x"][0, 0] = -1.0                    # views may reuse the arrays they are given
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_a_fork_through_the_worker_repeats_the_run_exactly(name):
+    """The window's path: the tab sends "fork" to its worker, which forks its Session; with nothing
+    changed, the new branch's next steps are the old branch's, bit for bit (CPU)."""
+    ch = FakeChannel([("init", small_init(name))])
+    loop = TrainingLoop(ch)
+    loop._read_commands(block=False)
+    for _ in range(12):
+        loop._step()
+    h = loop.session.history
+    before = h.state_dict()["data"].copy()
+    ch.inbox.append(("fork", {"step": 5, "changes": {}}))
+    loop._read_commands(block=False)
+    assert loop.session.step_count == 5
+    branches = [p for k, p in ch.sent if k == "branches"][-1]
+    assert len(branches["branches"]) == 2 and branches["current"] != 0 and len(branches["ghosts"]) == 1
+    for _ in range(7):
+        loop._step()
+    np.testing.assert_array_equal(loop.session.history.state_dict()["data"], before)
+    ch.inbox.append(("switch", 0))
+    loop._read_commands(block=False)
+    assert loop.session.step_count == 12 and loop.session.timeline.current == 0

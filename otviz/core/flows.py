@@ -17,8 +17,9 @@ from torch import nn
 class Coupling(nn.Module):
     """The conditioner of one coupling layer: a -> (s, t), two hidden ReLU layers, s through tanh."""
 
-    def __init__(self, n_half: int, hidden: int):
+    def __init__(self, n_half: int, hidden: int, bound_s: bool = True):
         super().__init__()
+        self.bound_s = bound_s
         self.body = nn.Sequential(nn.Linear(n_half, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.head = nn.Linear(hidden, 2 * n_half)
         # Zero head: every layer starts as the identity, so training starts from the data itself.
@@ -27,20 +28,21 @@ class Coupling(nn.Module):
 
     def forward(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s, t = self.head(self.body(a)).chunk(2, dim=1)
-        return torch.tanh(s), t
+        # unbounded (bound_s False), exp(s) can overflow: kept as an option to watch training break
+        return (torch.tanh(s) if self.bound_s else s), t
 
 
 class RealNVP(nn.Module):
     """`n_flows` affine coupling layers with `hidden` units, on `dim`-D points (dim even)."""
 
-    def __init__(self, n_flows: int = 4, hidden: int = 256, dim: int = 2):
+    def __init__(self, n_flows: int = 4, hidden: int = 256, dim: int = 2, bound_s: bool = True):
         super().__init__()
         if dim % 2:
             raise ValueError(f"RealNVP needs an even dimension, got {dim}")
         if n_flows < 1:
             raise ValueError(f"RealNVP needs at least one coupling layer, got {n_flows}")
         self.n_flows, self.hidden, self.dim, self.n_half = int(n_flows), int(hidden), dim, dim // 2
-        self.layers = nn.ModuleList(Coupling(self.n_half, hidden) for _ in range(n_flows))
+        self.layers = nn.ModuleList(Coupling(self.n_half, hidden, bound_s) for _ in range(n_flows))
 
     def _n(self, n_layers: int | None) -> int:
         n = self.n_flows if n_layers is None else int(n_layers)

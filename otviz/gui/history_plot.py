@@ -62,6 +62,8 @@ class HistoryPlot(QtWidgets.QWidget):
         self.log_y.toggled.connect(self._log_clicked)
         bar.addWidget(QtWidgets.QLabel("history:"))
         bar.addWidget(self.choice, 1)
+        self.overlay_label = QtWidgets.QLabel()      # what differs between A and B, while comparing
+        bar.addWidget(self.overlay_label)
         bar.addWidget(self.log_y)
         lay.addLayout(bar)
         self.plot = make_plot(equal=False, x="step")
@@ -72,6 +74,9 @@ class HistoryPlot(QtWidgets.QWidget):
         self._ghost_items: list = []           # other branches of the run, faint
         self._ghosts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1))
+        # side B of a comparison: the same colour, dashed
+        self.overlay = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._overlay: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         # the step the timeline shows, when it shows the past
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 120, 0), width=2))
         self.cursor.setVisible(False)
@@ -158,6 +163,23 @@ class HistoryPlot(QtWidgets.QWidget):
         if step is not None:
             self.cursor.setPos(step)
 
+    def set_overlay(self, history: tuple[np.ndarray, dict[str, np.ndarray]] | None) -> None:
+        """Side B's history, dashed over A's (None: not comparing)."""
+        self._overlay = history
+        self._redraw_overlay(self.choice.currentText(), self._log_mode)
+
+    def set_overlay_label(self, text: str) -> None:
+        self.overlay_label.setText(text)
+
+    def _redraw_overlay(self, name: str, log: bool) -> None:
+        if self._overlay is None:
+            self.overlay.setData([], [])
+            return
+        steps, cols = self._overlay
+        y = np.asarray(cols.get(name, ()), dtype=float)
+        ok = np.isfinite(y) & ((y > 0) if log else True) if len(y) == len(steps) else np.zeros(0, bool)
+        self.overlay.setData(np.asarray(steps)[ok] if ok.any() else [], y[ok] if ok.any() else [])
+
     def set_ghosts(self, ghosts: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> None:
         """The other branches' histories, drawn faint behind the current one."""
         self._ghosts = ghosts
@@ -187,6 +209,7 @@ class HistoryPlot(QtWidgets.QWidget):
         steps, cols = self._data
         name = self.choice.currentText()
         self._redraw_ghosts(name, self._log_mode)
+        self._redraw_overlay(name, self._log_mode)
         y = cols.get(name)
         if y is None or not len(steps):
             self.curve.setData([], [])
@@ -203,6 +226,7 @@ class HistoryPlot(QtWidgets.QWidget):
         self._apply_log(log)
         if log != was:
             self._redraw_ghosts(name, log)
+            self._redraw_overlay(name, log)
         if log:
             ok &= y > 0
         self.curve.setData(steps[ok], y[ok])

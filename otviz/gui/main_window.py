@@ -6,9 +6,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from pathlib import Path
 
 from otviz import __version__
+from otviz.gui.explain import install_explain
 from otviz.gui.export import default_name, save_snapshot
 from otviz.gui.method_tab import MethodTab
 from otviz.gui.processes import Processes
+from otviz.gui.tab_compare import b_session_path
 from otviz.gui.worker import WorkerLink
 from otviz.methods import method_info, method_names
 
@@ -42,6 +44,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.rec_settings = {"suffix": ".mp4", "fps": 15.0, "scale": 1.0, "every_steps": 0}
         self._shortcuts()
         self._menus()
+        install_explain(self)           # F1 help, lessons, presenter mode (View and Help menus)
 
     @property
     def current(self) -> MethodTab:
@@ -242,6 +245,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 tab.checkpoint = None
                 tab.adopt(link)
                 self._report(f"opened {path} at step {payload['step']}")
+                b_path = b_session_path(path)
+                if b_path.is_file():              # saved while comparing: B comes back beside A
+                    tab.open_compare_b(str(b_path))
+                elif tab.comparing:
+                    tab.compare_off("A")
             elif kind == "ready":
                 self.processes.set_devices(payload["devices"])
 

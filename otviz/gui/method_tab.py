@@ -16,6 +16,7 @@ from otviz.gui.control_panel import ControlPanel
 from otviz.gui.export import Recorder
 from otviz.gui.history_plot import HistoryPlot
 from otviz.gui.run_controls import RunControls
+from otviz.gui.tab_compare import TabCompare
 from otviz.gui.tab_fields import TabFields
 from otviz.gui.tab_layout import layout_tab
 from otviz.gui.tab_recording import TabRecording
@@ -33,7 +34,7 @@ MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps movi
 GUI_SHARE = 0.45          # of the GUI thread's time the frames of the tab on screen may take
 
 
-class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
+class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWidget):
     status_changed = QtCore.Signal(str)
 
     def __init__(self, name: str, processes, seed: int = 0, device: str = "cpu", parent=None):
@@ -60,6 +61,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         self._gui_cost = 0.0                # seconds from taking a frame to its being painted (average)
         self._fps_cap = MAX_FPS
         self.recorder: Recorder | None = None
+        self._init_compare()
         self.controls = RunControls()
         self.controls.seed.setValue(seed)
         if processes.devices:
@@ -81,6 +83,8 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         c.play.toggled.connect(lambda on: self.play() if on else self.pause())
         c.step.clicked.connect(self.single_step)
         c.reset.clicked.connect(self.reset)
+        c.compare.toggled.connect(self._compare_toggled)
+        c.compare.setMenu(self._presets_menu())
         c.speed.valueChanged.connect(lambda n: self.link and self.link.send("pace", n))
         c.device.currentIndexChanged.connect(self._device_chosen)
         self.panel.live_changed.connect(self.send_params)
@@ -94,8 +98,9 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.ensure_view()
-        if self.link is not None:
-            self.link.send("max_fps", self._fps_cap)
+        for side in (self, self.twin):
+            if side is not None and side.link is not None:
+                side.link.send("max_fps", side._fps_cap)
         if self.processes.fields is not None:
             self.processes.fields.set_visible(self.name)
         if self.link is None:
@@ -105,8 +110,9 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
-        if self.link is not None:
-            self.link.send("max_fps", HIDDEN_FPS)
+        for side in (self, self.twin):
+            if side is not None and side.link is not None:
+                side.link.send("max_fps", HIDDEN_FPS)
 
     def ensure_view(self):
         if self.view is None:
@@ -150,7 +156,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         link.message.connect(self._on_message)
         link.died.connect(self._on_died)
         link.send("pace", self.controls.speed.value())
-        link.send("max_fps", self._fps_cap if self.isVisible() else HIDDEN_FPS)
+        link.send("max_fps", self._fps_cap if self.on_screen() else HIDDEN_FPS)
         link.send("fields_remote", self.processes.fields_ready)
         link.send("timeline_budget", int(self.timeline.budget.value() * 2**20 * (1 - FRAMES_SHARE)))
         link.send("branches")               # the run's branches, also of a session opened before we listened
@@ -205,13 +211,19 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         self.banner.hide()
         self.timeline_live()                # Play goes on from now; a fork is "Continue from here"
         self._send("play")
+        if self.twin is not None:
+            self.twin.play()
 
     def pause(self) -> None:
         if self.link is not None:
             self.link.send("pause")
+        if self.twin is not None:
+            self.twin.pause()
 
     def single_step(self) -> None:
         self._send("step", 1)
+        if self.twin is not None:
+            self.twin.single_step()
 
     def reset(self) -> None:
         self.banner.hide()
@@ -220,6 +232,9 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         self.seed = self.controls.seed.value()
         self.checkpoint = None
         self._send("reset", self.seed)
+        if self.twin is not None:
+            self.twin.controls.seed.setValue(self.seed)
+            self.twin.reset()
 
     def send_params(self, changes: dict) -> None:
         if not self._hold(dict(changes)):
@@ -288,7 +303,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
         cost = time.perf_counter() - t0
         self._gui_cost = cost if not self._gui_cost else 0.8 * self._gui_cost + 0.2 * min(cost, 1.0)
         fps = min(MAX_FPS, max(MIN_FPS, GUI_SHARE / max(self._gui_cost, 1e-4)))
-        if self.isVisible() and abs(fps - self._fps_cap) > 0.1 * self._fps_cap:
+        if self.on_screen() and abs(fps - self._fps_cap) > 0.1 * self._fps_cap:
             self._fps_cap = fps
             link.send("max_fps", fps)
 
@@ -326,6 +341,8 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
     def _show(self, f: dict) -> None:
         self.last_frame = f
         self._remember(f)
+        if self.host is not None:
+            self.host._twin_drew()
         if self.view is not None and self.scrub is None:      # the past on screen stays until End or Play
             self.view.update_snapshot(f["snap"])
         h = self.history
@@ -360,11 +377,16 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
 
     # ---------------------------------------------------------------- sessions
     def save_session(self, path: str) -> None:
-        """Saved by the worker between two steps, so the state is consistent."""
+        """Saved by the worker between two steps, so the state is consistent (while comparing, B
+        beside it)."""
         self._send("save", str(path))
+        if self.twin is not None:
+            self.save_compare_b(path)
 
     def export_history(self, path: str) -> None:
-        if self.link is None:
+        if self.twin is not None:
+            self.compare_history_csv(path)
+        elif self.link is None:
             self.history.to_csv(path)
             self.status_changed.emit(f"history saved to {path}")
         else:
@@ -376,3 +398,5 @@ class MethodTab(TabFields, TabRecording, TabTimeline, QtWidgets.QWidget):
             self.stop_recording()
         if self.link is not None:
             self.link.request_stop()
+        if self.twin is not None:
+            self.twin.shutdown()

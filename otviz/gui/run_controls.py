@@ -1,7 +1,7 @@
-"""The run controls of a tab: Play/Pause, Step, Reset, steps per frame, seed, device."""
+"""The run controls of a tab: Play/Pause, Step, Reset, A | B compare, steps per frame, seed, device."""
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 
 class RunControls(QtWidgets.QWidget):
@@ -19,6 +19,14 @@ class RunControls(QtWidgets.QWidget):
         self.reset = QtWidgets.QPushButton("⟲ Reset")
         self.reset.setToolTip("Start again from the initial state with the seed below (R); the same seed "
                               "gives the same initial state")
+        self.compare = QtWidgets.QToolButton()
+        self.compare.setText("A | B")
+        self.compare.setCheckable(True)
+        self.compare.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.compare.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.compare.setToolTip("Compare: a second run B beside this one, from the same data and seed; "
+                                "change B's parameters in its panel. The arrow holds ready-made contrasts")
+        grid.addWidget(self.compare, 0, 3)
         grid.addWidget(self.play, 0, 0)
         grid.addWidget(self.step, 0, 1)
         grid.addWidget(self.reset, 0, 2)
@@ -37,11 +45,11 @@ class RunControls(QtWidgets.QWidget):
         self.device.setMinimumContentsLength(10)
         self.set_devices([("cpu", True, "")])
         grid.addWidget(QtWidgets.QLabel("steps/frame"), 1, 0)
-        grid.addWidget(self.speed, 1, 1, 1, 2)
+        grid.addWidget(self.speed, 1, 1, 1, 3)
         grid.addWidget(QtWidgets.QLabel("seed"), 2, 0)
-        grid.addWidget(self.seed, 2, 1, 1, 2)
+        grid.addWidget(self.seed, 2, 1, 1, 3)
         grid.addWidget(QtWidgets.QLabel("device"), 3, 0)
-        grid.addWidget(self.device, 3, 1, 1, 2)
+        grid.addWidget(self.device, 3, 1, 1, 3)
 
     def set_devices(self, devices: list) -> None:
         """The devices as the training processes see them (the GUI process never initialises a GPU)."""

@@ -24,11 +24,11 @@ class TabFields:
             self._inline = True                          # the helper is starved: fields come inline
             self.link.send("fields_remote", False)
         self.processes.fields.request("fields", {
-            "key": self.name, "gen": self._gen, "method": self.name, "step": f["step"], "seed": f["seed"],
+            "key": self.field_key, "gen": self._gen, "method": self.name, "step": f["step"], "seed": f["seed"],
             "config": dataclasses.asdict(self.config), "state": f.pop("field_state")})
 
     def _on_fields(self, key: str, reply: dict) -> None:
-        if key != self.name:
+        if key != self.field_key:
             return
         self._asked_at = None
         if self._inline and self.link is not None:
@@ -46,7 +46,7 @@ class TabFields:
 
     def _on_preview(self, key: str, reply: dict) -> None:
         # (a preview replaces an earlier one: the views asked again after a pan or zoom)
-        if key != self.name or self.link is not None or (self.last_frame is not None
+        if key != self.field_key or self.link is not None or (self.last_frame is not None
                                                          and not self.last_frame.get("preview")):
             return
         self._full_snap = reply["snap"]
@@ -57,7 +57,7 @@ class TabFields:
     def _request_preview(self) -> None:
         if self.processes.fields_ready:
             edits = list(self.view.view_edits.items()) if self.view is not None else []
-            self.processes.fields.request("preview", {"key": self.name, "gen": self._gen, "method": self.name,
+            self.processes.fields.request("preview", {"key": self.field_key, "gen": self._gen, "method": self.name,
                                                       "config": dataclasses.asdict(self.config), "seed": self.seed,
                                                       "edits": edits})
 
@@ -65,7 +65,7 @@ class TabFields:
         f = self.processes.fields
         f.fields_ready.connect(self._on_fields)
         f.preview_ready.connect(self._on_preview)
-        f.failed.connect(lambda key, message: key == self.name and self._on_fields_failed(message))
+        f.failed.connect(lambda key, message: key == self.field_key and self._on_fields_failed(message))
 
     def _on_fields_failed(self, message: str) -> None:
         """The helper could not draw this tab's pictures: say why; the worker draws them itself."""
@@ -78,7 +78,7 @@ class TabFields:
     def _on_fields_alive(self, alive: bool) -> None:
         if alive and self.processes.fields is not None:
             self._connect_fields()
-            if self.isVisible() and self.last_frame is None and self.link is None:
+            if self.on_screen() and self.last_frame is None and self.link is None:
                 self._request_preview()
         if self.link is not None:
             self.link.send("fields_remote", alive)

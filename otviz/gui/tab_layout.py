@@ -30,6 +30,7 @@ def layout_tab(tab) -> None:
     rl.setContentsMargins(0, 0, 0, 0)
     rl.addWidget(tab.controls)
     rl.addWidget(tab.panel, 1)
+    tab.panel_column = rl               # where Compare puts the A and B panels
     scroll = QtWidgets.QScrollArea()
     scroll.setWidget(right)
     scroll.setWidgetResizable(True)

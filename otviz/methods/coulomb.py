@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from sklearn.mixture import GaussianMixture
 
 from otviz.core import coulomb as cp
+from otviz.core import yardstick
 from otviz.core.datasets import grid25, grid25_centers
 from otviz.core.gan import keras_lr, mlp, sample_noise, set_requires_grad
 from otviz.core.gmm import ellipse_polyline
@@ -52,6 +53,10 @@ class CoulombMethod(Method, info=INFO):
         self._z_show = self._show_noise(cfg.n_show)
         self.last = {"d_loss": 0.0, "g_loss": 0.0, "modes": 0.0, "high_quality": 0.0}
         self._eval_at = -1
+        # the yardstick: held-out points of the grid and fixed noise, each from a generator of its own
+        self._w2 = yardstick.W2Meter(yardstick.held_out("grid25", self.seed, spacing=GRID_SPACING, std=GRID_STD))
+        g = torch.Generator().manual_seed(yardstick.noise_seed(self.seed))
+        self._z_w2 = sample_noise(self._w2.n, 4, cfg.noise, g).to(dev)
         self._gmm: dict[str, Any] | None = None
         self._gmm_asked_at = -1          # step of the last "fit_gmm" edit (-1: none since the reset)
 
@@ -132,7 +137,13 @@ class CoulombMethod(Method, info=INFO):
         self.last["d_loss"], self.last["g_loss"] = d_loss.item(), g_loss.item()
         if (self.step_count + 1) % cfg.eval_every == 0 or self._eval_at < 0:
             self._evaluate()
-        return {**self.last, "eps": self.eps if cfg.mode == "coulomb" else 0.0}
+        return {**self.last, "eps": self.eps if cfg.mode == "coulomb" else 0.0,
+                **self._w2.metrics(self.step_count + 1, cfg.w2_every, self.w2_samples)}
+
+    @torch.no_grad()
+    def w2_samples(self) -> np.ndarray:
+        """The generator at the yardstick's fixed noise."""
+        return self.G(self._z_w2).double().cpu().numpy()
 
     def _noise(self, n: int) -> torch.Tensor:
         return sample_noise(n, 4, self.config.noise, self.gen).to(self.device)
@@ -230,7 +241,7 @@ class CoulombMethod(Method, info=INFO):
     def _state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
                 "opt_d": self.opt_d.state_dict(), "epoch": self.epoch, "cursor": self.cursor,
-                "last": dict(self.last), "eval_at": self._eval_at}
+                "last": dict(self.last), "eval_at": self._eval_at, "w2": self._w2.state()}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -245,6 +256,7 @@ class CoulombMethod(Method, info=INFO):
         # when the restored metrics were measured (-1: never, so the next step measures them); files
         # from before it was kept: the restored metrics stand until the next evaluation
         self._eval_at = int(state.get("eval_at", max(self._eval_at, 0)))
+        self._w2.load_state(state.get("w2"))
 
 
 def lattice_counts(x: np.ndarray, std: float, n_std: float = 3.0) -> np.ndarray:

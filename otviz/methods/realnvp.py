@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy.ndimage import zoom
 
-from otviz.core import datasets
+from otviz.core import datasets, yardstick
 from otviz.core.flows import RealNVP, unswap
 from otviz.methods.base import Method, load_module_weights, module_weights
 from otviz.methods.realnvp_config import INFO, RealNVPConfig, RealNVPSnapshot  # noqa: F401  (re-exported)
@@ -37,12 +37,7 @@ class RealNVPMethod(Method, info=INFO):
     def _make_data(self) -> tuple[np.ndarray, np.ndarray]:
         cfg, rng = self.config, self.rng
         n = cfg.n_data + N_HELD_OUT
-        # `noise` is the one spread control: each dataset reads it in its own unit
-        options = {"two_moons": dict(noise=cfg.noise), "ring8": dict(radius=2.0, std=cfg.noise),
-                   "gaussians": dict(mean=(1.0, -0.5), std=0.5),
-                   "swiss_roll": dict(noise=cfg.noise * 7.5),          # swiss_roll divides by 7.5
-                   "grid25": dict(spacing=1.0, std=cfg.noise), "csv": dict(path=cfg.csv_path)}
-        x = datasets.make(cfg.dataset, n, rng, **options[cfg.dataset])
+        x = datasets.make(cfg.dataset, n, rng, **_options(cfg))
         if cfg.dataset in ("grid25", "csv"):          # both come ordered (by centre, as in the file)
             x = rng.permutation(x)
         if cfg.dataset == "csv":
@@ -52,20 +47,35 @@ class RealNVPMethod(Method, info=INFO):
 
     def _build(self) -> None:
         cfg = self.config
-        self.flow = RealNVP(cfg.n_flows, cfg.hidden).to(self.device)
+        self.flow = RealNVP(cfg.n_flows, cfg.hidden, bound_s=cfg.tanh_s).to(self.device)
         self.opt = torch.optim.Adam(self.flow.parameters(), lr=cfg.lr)
         train, test = self._make_data()
+        # the yardstick's held-out points (a CSV file's: its held-out share) and fixed base draws, each
+        # from a generator of its own: measuring w2 never shifts training draws
+        self._held_builtin = None if cfg.dataset == "csv" else yardstick.held_out(cfg.dataset, self.seed,
+                                                                                   **_options(cfg))
+        g = torch.Generator().manual_seed(yardstick.noise_seed(self.seed))
+        self._z_w2 = torch.randn(yardstick.N_W2, 2, generator=g).to(self.device)
         self._set_data(train, test)
         self._view_built = self._view
         # fixed base draws, so generated samples move only because the model does
         self.z_shown = torch.randn(N_SHOWN, 2, generator=self.gen)
         self.last_nll = math.nan
 
-    def _set_data(self, train: np.ndarray, test: np.ndarray) -> None:
+    def _set_data(self, train: np.ndarray, test: np.ndarray, drawn: bool = False) -> None:
         self.x_train = torch.tensor(train, dtype=torch.float32, device=self.device)
         self.x_test = torch.tensor(test, dtype=torch.float32, device=self.device)
         self.shown_idx = np.sort(self.rng.permutation(len(train))[:N_SHOWN])
         self._view = self._view_of_data()
+        self._new_w2_meter(drawn)
+
+    def _new_w2_meter(self, drawn: bool) -> None:
+        """The yardstick against the dataset's held-out points, or, for a drawn target or a CSV file,
+        against the held-out share of its own points."""
+        self._drawn = drawn
+        builtin = None if drawn else self._held_builtin
+        self._w2 = yardstick.W2Meter(builtin if builtin is not None else
+                                     yardstick.subset(self.x_test.double().cpu().numpy(), self.seed))
 
     def _view_of_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What the pictures are drawn over: the shown data points and the data's box (lo, hi)."""
@@ -88,7 +98,13 @@ class RealNVPMethod(Method, info=INFO):
         out = {"loss": loss.item()}
         if self.step_count == 0 or (self.step_count + 1) % cfg.eval_every == 0:
             out["nll"] = self.held_out_nll()
+        out.update(self._w2.metrics(self.step_count + 1, cfg.w2_every, self.w2_samples))
         return out
+
+    @torch.no_grad()
+    def w2_samples(self) -> np.ndarray:
+        """Samples of the flow: the yardstick's fixed base draws mapped back to x."""
+        return self.flow.inverse(self._z_w2[:self._w2.n]).double().cpu().numpy()
 
     @torch.no_grad()
     def held_out_nll(self) -> float:
@@ -106,13 +122,13 @@ class RealNVPMethod(Method, info=INFO):
             raise ValueError("RealNVP: a drawn target needs at least 10 finite (x, y) points")
         pts = self.rng.permutation(pts)
         n_test = max(2, len(pts) // 5)
-        self._set_data(pts[n_test:], pts[:n_test])
+        self._set_data(pts[n_test:], pts[:n_test], drawn=True)
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict:
         return {"flow": self.flow.state_dict(), "opt": self.opt.state_dict(), "x_train": self.x_train,
                 "x_test": self.x_test, "z_shown": self.z_shown, "shown_idx": self.shown_idx,
-                "last_nll": self.last_nll}
+                "last_nll": self.last_nll, "w2": {**self._w2.state(), "drawn": self._drawn}}
 
     def _load_state(self, state: dict) -> None:
         self.flow.load_state_dict(state["flow"])
@@ -124,6 +140,9 @@ class RealNVPMethod(Method, info=INFO):
         self.shown_idx = np.asarray(state["shown_idx"])
         self.last_nll = float(state["last_nll"])
         self._view = self._view_of_data()
+        w2 = state.get("w2") or {}
+        self._new_w2_meter(bool(w2.get("drawn", False)))
+        self._w2.load_state(w2)
 
     # ------------------------------------------------------------------ pictures
     def _snapshot(self) -> RealNVPSnapshot:
@@ -198,6 +217,16 @@ class RealNVPMethod(Method, info=INFO):
         # levels from percentiles: a few thin folds of very high density must not wash the rest out
         top = float(np.percentile(logp, 99.5))
         return logp.astype(np.float32), (max(float(np.percentile(logp, 2)), top - 12.0), top)
+
+
+def _options(cfg: RealNVPConfig) -> dict:
+    """The dataset generator's options (datasets.make): `noise` is the one spread control, each
+    dataset reads it in its own unit."""
+    options = {"two_moons": dict(noise=cfg.noise), "ring8": dict(radius=2.0, std=cfg.noise),
+               "gaussians": dict(mean=(1.0, -0.5), std=0.5),
+               "swiss_roll": dict(noise=cfg.noise * 7.5),          # swiss_roll divides by 7.5
+               "grid25": dict(spacing=1.0, std=cfg.noise), "csv": dict(path=cfg.csv_path)}
+    return options[cfg.dataset]
 
 
 def _box(x: np.ndarray, pad: float = 0.15) -> tuple[np.ndarray, np.ndarray]:

@@ -24,10 +24,16 @@ class RealNVPConfig:
     n_data: int = param(4000, lo=100, hi=100_000, live=False, help="Training points drawn from the dataset")
     n_flows: int = param(4, lo=1, hi=16, live=False, help="Affine coupling layers (4 is the classic two-moons setting)")
     hidden: int = param(256, lo=4, hi=1024, live=False, help="Width of the two hidden ReLU layers of each s, t net")
+    tanh_s: bool = param(True, live=False, label="s through tanh",
+                         help="Bound each layer's log-scale s with tanh; without it exp(s) can blow up and "
+                              "training turns to NaN")
     lr: float = param(1e-3, lo=1e-6, hi=1.0, log=True, help="Adam learning rate")
     batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")
     eval_every: int = param(10, lo=1, hi=1000, help="Evaluate the held-out nll every this many steps",
                             unit="steps")
+    w2_every: int = param(500, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+                               "held-out data points) every this many steps; 0: off")
 
 
 @dataclass(frozen=True)
@@ -50,5 +56,5 @@ class RealNVPSnapshot(Snapshot):
 
 
 INFO = MethodInfo(name="realnvp", title="RealNVP", Config=RealNVPConfig,
-                  metrics=("nll", "loss"),      # nll: held-out, every eval_every steps; loss: this batch's nll
+                  metrics=("nll", "loss", "w2"),      # nll: held-out, every eval_every steps; loss: this batch's nll
                   method="otviz.methods.realnvp:RealNVPMethod")

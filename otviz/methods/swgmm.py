@@ -9,6 +9,7 @@ import torch
 
 from otviz.core import datasets
 from otviz.core import gmm as G
+from otviz.core import yardstick
 from otviz.core.sliced import (angles_to_directions, gmm_cdf, gmm_quantile, max_sliced_direction,
                                parse_fixed_directions, project_gmm, random_directions, sliced_wasserstein_gmm,
                                wasserstein_to_gmm_1d)
@@ -44,10 +45,17 @@ class SWGMMMethod(Method, info=INFO):
 
     # ------------------------------------------------------------------ data and model
     def _load_points(self) -> np.ndarray:
+        """The data, z-scored; the yardstick's held-out points are drawn here too, in the same units."""
         cfg = self.config
         options = {"path": cfg.csv_path} if cfg.dataset == "csv" else {}
         x = datasets.make(cfg.dataset, cfg.n_points, self.rng, **options)
-        return _zscored(x, cfg.dataset)
+        z = _zscored(x, cfg.dataset)
+        held = (yardstick.held_out(cfg.dataset, self.seed, **options) - x.mean(0)) / x.std(0)
+        self._w2 = yardstick.W2Meter(held)
+        # fixed draws for the mixture's samples, from their own generator (the training stream is untouched)
+        rng = np.random.default_rng(yardstick.noise_seed(self.seed))
+        self._w2_noise = rng.random(len(held)), rng.standard_normal((len(held), 2))
+        return z
 
     def _build(self) -> None:
         cfg = self.config
@@ -139,7 +147,13 @@ class SWGMMMethod(Method, info=INFO):
         self._last_dirs = dirs.cpu().numpy()
         sw_pp = loss.item()
         self._last_sw = max(sw_pp, 0.0) ** (1.0 / cfg.p)          # the plotted value: (SW_p^p)^(1/p)
-        return {"sw": self._last_sw, "nll": G.mean_nll(self.x_nll, self.current_gmm()), "em_nll": self.em_nll}
+        return {"sw": self._last_sw, "nll": G.mean_nll(self.x_nll, self.current_gmm()), "em_nll": self.em_nll,
+                **self._w2.metrics(self.step_count + 1, cfg.w2_every, self.w2_samples)}
+
+    def w2_samples(self) -> np.ndarray:
+        """Draws from the fitted mixture at the yardstick's fixed randomness (as many as held-out points)."""
+        g = self.current_gmm()
+        return yardstick.gmm_samples(g.weights, g.means, g.full_covs, *self._w2_noise)
 
     # ------------------------------------------------------------------ views
     def _snapshot(self) -> SWGMMSnapshot:
@@ -196,7 +210,8 @@ class SWGMMMethod(Method, info=INFO):
     # ------------------------------------------------------------------ state
     def _state(self) -> dict:
         s = {"params": [p.detach().clone() for p in self.params], "opt": self.opt.state_dict(),
-             "opt_kind": self._opt_kind, "max_angle": torch.tensor(self._max_angle, dtype=torch.float64)}
+             "opt_kind": self._opt_kind, "max_angle": torch.tensor(self._max_angle, dtype=torch.float64),
+             "w2": self._w2.state()}
         return s
 
     def _load_state(self, state: dict) -> None:
@@ -209,6 +224,7 @@ class SWGMMMethod(Method, info=INFO):
         else:
             self._make_optimizer()
         self._max_angle = float(state["max_angle"])
+        self._w2.load_state(state.get("w2"))
 
 
 def _zscored(x: np.ndarray, name: str) -> np.ndarray:

@@ -51,6 +51,9 @@ class SWGMMConfig:
                                          "(found by a few ascent steps), plus the fixed directions")
     axis: str = param("x", choices=tuple(AXES), help="Direction of the per-point cost and CDF views")
     show_em: bool = param(True, label="show EM overlay", help="Overlay scikit-learn's EM fit of the same data")
+    w2_every: int = param(100, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+                               "held-out data points) every this many steps; 0: off")
 
 
 @dataclass(frozen=True)
@@ -87,5 +90,5 @@ class SWGMMSnapshot(Snapshot):
 
 
 INFO = MethodInfo(name="swgmm", title="SW-GMM", Config=SWGMMConfig,
-                  metrics=("sw", "nll", "em_nll"),
+                  metrics=("sw", "nll", "em_nll", "w2"),
                   method="otviz.methods.swgmm:SWGMMMethod")

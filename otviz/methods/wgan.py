@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from otviz.core import datasets
+from otviz.core import datasets, yardstick
 from otviz.core.metrics import mode_coverage
 from otviz.core.wgan import (clip_weights, critic_loss, field_on_grid, generator_loss,
                              gradient_penalty, make_nets, point_push)
@@ -66,6 +66,9 @@ class WGANMethod(Method, info=INFO):
         g = torch.Generator().manual_seed(self.seed + 7919)
         self.z_show = torch.randn(10000, cfg.noise_dim, generator=g).to(self.device)
         self.last_w = float("nan")
+        # the yardstick's noise: a generator of its own, so measuring w2 never shifts training draws
+        g = torch.Generator().manual_seed(yardstick.noise_seed(self.seed))
+        self._z_w2 = torch.randn(yardstick.N_W2, cfg.noise_dim, generator=g).to(self.device)
         self._set_data(*self._make_data(cfg))
 
     def _set_data(self, x: np.ndarray, centers: np.ndarray | None, std: float) -> None:
@@ -75,6 +78,11 @@ class WGANMethod(Method, info=INFO):
         self.real_show = x[np.random.default_rng(0).permutation(len(x))[:10000]].astype(np.float32)
         self.rect = _view_rect(x)
         self.coverage: tuple[float, float] | None = None
+        # held-out points of the dataset (a drawn target: a fixed subset of its own points)
+        cfg = self.config
+        held = (yardstick.subset(x, self.seed) if self.drawn is not None else
+                yardstick.held_out(cfg.dataset, self.seed, **_options(cfg)))
+        self._w2 = yardstick.W2Meter(held)
 
     def edit(self, action: str, payload: Any) -> None:
         """'points': train on these (N, 2) points (a target drawn in the view) from now on, keeping the
@@ -94,10 +102,7 @@ class WGANMethod(Method, info=INFO):
 
     @staticmethod
     def _make_data(cfg: WGANConfig) -> tuple[np.ndarray, np.ndarray | None, float]:
-        options = {"ring8": dict(radius=RING_RADIUS, std=RING_STD), "grid25": dict(spacing=GRID_SPACING, std=GRID_STD),
-                   "parallel_lines": dict(theta=1.0), "csv": dict(path=cfg.csv_path)}
-        x = datasets.make(cfg.dataset, cfg.n_points, np.random.default_rng(_data_seed(cfg)),
-                          **options.get(cfg.dataset, {}))
+        x = datasets.make(cfg.dataset, cfg.n_points, np.random.default_rng(_data_seed(cfg)), **_options(cfg))
         # the mixtures' true centres and spread, for mode coverage
         if cfg.dataset == "ring8":
             return x, datasets.ring8_centers(RING_RADIUS), RING_STD
@@ -171,7 +176,13 @@ class WGANMethod(Method, info=INFO):
             if self.coverage is None or (self.step_count + 1) % cfg.coverage_every == 0:
                 self.coverage = self.evaluate_coverage()
             out["modes"], out["high_quality"] = self.coverage
+        out.update(self._w2.metrics(self.step_count + 1, cfg.w2_every, self.w2_samples))
         return out
+
+    @torch.no_grad()
+    def w2_samples(self) -> np.ndarray:
+        """The generator at the yardstick's fixed noise, as many points as held-out ones."""
+        return self.G(self._z_w2[:self._w2.n]).double().cpu().numpy()
 
     @torch.no_grad()
     def generate(self, n: int) -> np.ndarray:
@@ -261,7 +272,8 @@ class WGANMethod(Method, info=INFO):
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "coverage": self.coverage, "drawn": self.drawn}
+                "opt_d": self.opt_d.state_dict(), "coverage": self.coverage, "drawn": self.drawn,
+                "w2": self._w2.state()}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -276,6 +288,7 @@ class WGANMethod(Method, info=INFO):
             self.drawn = None
             self._set_data(*self._make_data(self.config))
         self.coverage = state.get("coverage")
+        self._w2.load_state(state.get("w2"))
 
 
 def with_mode_defaults(cfg: WGANConfig) -> WGANConfig:
@@ -283,6 +296,13 @@ def with_mode_defaults(cfg: WGANConfig) -> WGANConfig:
     base = MODE_DEFAULTS[WGANConfig.mode]
     moved = {k: v for k, v in MODE_DEFAULTS[cfg.mode].items() if getattr(cfg, k) == base[k]}
     return dataclasses.replace(cfg, **moved)
+
+
+def _options(cfg: WGANConfig) -> dict[str, Any]:
+    """The dataset generator's options (datasets.make) for cfg's dataset."""
+    options = {"ring8": dict(radius=RING_RADIUS, std=RING_STD), "grid25": dict(spacing=GRID_SPACING, std=GRID_STD),
+               "parallel_lines": dict(theta=1.0), "csv": dict(path=cfg.csv_path)}
+    return options.get(cfg.dataset, {})
 
 
 def _data_seed(cfg: WGANConfig) -> int:

@@ -54,6 +54,9 @@ class WGANConfig:
     heatmap_res: int = param(96, lo=16, hi=256, help="Critic heatmap resolution (pixels a side)")
     coverage_every: int = param(50, lo=1, hi=5000, help="Steps between mode-coverage evaluations "
                                                         f"({N_EVAL} samples; ring and grid only)")
+    w2_every: int = param(200, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+                               "held-out data points) every this many steps; 0: off")
 
 
 @dataclass(frozen=True)
@@ -80,5 +83,5 @@ class WGANSnapshot(Snapshot):
 
 
 INFO = MethodInfo(name="wgan", title="WGAN", Config=WGANConfig,
-                  metrics=("w_estimate", "d_loss", "g_loss", "modes", "high_quality"),
+                  metrics=("w_estimate", "d_loss", "g_loss", "modes", "high_quality", "w2"),
                   method="otviz.methods.wgan:WGANMethod")

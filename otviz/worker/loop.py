@@ -233,6 +233,7 @@ class TrainingLoop(FrameSender):
         self._set_running(True)
 
     def _cmd_pause(self, _p) -> None:
+        self.single = 0                  # steps asked for and not yet done stop too: a pause holds at once
         self._set_running(False)
 
     def _cmd_step(self, n) -> None:

@@ -1,0 +1,53 @@
+"""A | B rendered without a window: both sides' views and history plots side by side in one unshown
+widget, for `otviz run … --compare` (--snapshot: one PNG or SVG; --record: one animation)."""
+from __future__ import annotations
+
+from otviz.gui.headless import HeadlessRenderer, ensure_app
+
+
+class CompareRenderer:
+    """Two HeadlessRenderers, A left and B right, under one line that says what differs."""
+
+    def __init__(self, compare, size: tuple[int, int] = (2560, 800)):
+        self.app = ensure_app()
+        from PySide6 import QtCore, QtWidgets
+
+        half = (size[0] // 2, size[1])
+        self.sides = [HeadlessRenderer(s, half) for _, s in compare.sides]
+        self.widget = QtWidgets.QWidget()
+        self.widget.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
+        outer = QtWidgets.QVBoxLayout(self.widget)
+        title = QtWidgets.QLabel(compare.describe())
+        title.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(title)
+        row = QtWidgets.QHBoxLayout()
+        outer.addLayout(row, 1)
+        for (label, _), side in zip(compare.sides, self.sides):
+            col = QtWidgets.QVBoxLayout()
+            name = QtWidgets.QLabel(f"<b>{label}</b>")
+            name.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            col.addWidget(name)
+            col.addWidget(side.widget, 1)          # reparented: drawn as part of this widget from now on
+            row.addLayout(col, 1)
+        self.widget.resize(*size)
+        self.widget.show()
+        for side in self.sides:
+            side.widget.show()
+
+    def draw(self) -> None:
+        for side in self.sides:
+            side.draw()
+
+    def frame(self, scale: float = 1.0):
+        from otviz.gui.export import image_to_rgb, render_image
+
+        return image_to_rgb(render_image(self.widget, scale))
+
+    def save(self, path: str, scale: float = 2.0) -> None:
+        from otviz.gui.export import save_snapshot
+
+        save_snapshot(self.widget, path, scale)
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()

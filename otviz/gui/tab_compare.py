@@ -1,0 +1,236 @@
+"""A | B in a tab: a second run of the same method beside the first, differing in what side B changes.
+
+Side B is a MethodTab of its own (its worker process, frames, history and panel), never shown as a
+tab: its views stand beside A's with linked axes, its panel beside A's panel, its history overlaid
+dashed on A's history plot, and A's Play, Pause, Step and Reset drive both. Turning Compare off keeps
+the side the user chooses: keeping B hands B's worker and run to the tab. Mixed into MethodTab, whose
+attributes it uses (name, processes, config, seed, device, view, view_host, panel, panel_column,
+history, history_plot, link, status_changed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from otviz.session.compare import PRESETS, differences, write_compare_csv
+
+
+def b_session_path(path) -> Path:
+    """Where side B's session is saved beside A's: run.otviz → run-B.otviz."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-B{p.suffix}")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+class TabCompare:
+    def _init_compare(self) -> None:
+        self.twin = None                   # side B, while comparing
+        self.host = None                   # (on side B) the tab it is compared in
+        self.field_key = self.name         # the field helper keeps one request per key
+        self._compare_widgets: dict[str, QtWidgets.QWidget] = {}
+        self._linked: list[tuple[pg.ViewBox, pg.ViewBox]] = []
+
+    @property
+    def comparing(self) -> bool:
+        return self.twin is not None
+
+    def on_screen(self) -> bool:
+        """Shown: this tab, or for side B the tab it is compared in."""
+        return self.isVisible() or (self.host is not None and self.host.isVisible())
+
+    # ---------------------------------------------------------------- on
+    def compare_on(self, b_changes: dict | None = None, a_changes: dict | None = None) -> None:
+        """Split into A | B: B is this run's method, data and seed with `b_changes`; both start
+        together from step 0 (A with `a_changes`, if any)."""
+        self._check_button(True)
+        if a_changes:
+            self.set_params(a_changes)
+        self._make_twin()
+        if b_changes:
+            self.twin.set_params(b_changes)
+        self.reset()
+        self._show_differences()
+
+    def _make_twin(self) -> None:
+        from otviz.gui.method_tab import MethodTab
+
+        if self.twin is not None:
+            return
+        # a child of this tab, never shown itself (its views and panel are placed here), so that the
+        # window finds and ends its worker with the others
+        twin = MethodTab(self.name, self.processes, seed=self.seed, device=self.device, parent=self)
+        twin.hide()
+        twin.host, twin.field_key = self, f"{self.name}:B"
+        twin.config = self.config
+        twin.panel.show_config(self.config)
+        twin.status_changed.connect(lambda text: self.status_changed.emit(f"B: {text}"))
+        twin.panel.restart_requested.connect(lambda _c: self.reset())    # a ⟲ change of B restarts both
+        self.twin = twin
+        self._place_twin()
+        self._check_button(True)
+
+    def _place_twin(self) -> None:
+        twin = self.twin
+        view_b = twin.ensure_view()
+        view_a = self.ensure_view()
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        for side, view in (("A", view_a), ("B", view_b)):
+            box = QtWidgets.QWidget()
+            lay = QtWidgets.QVBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            label = QtWidgets.QLabel()
+            label.setStyleSheet("font-weight: bold; padding: 2px;")
+            lay.addWidget(label)
+            lay.addWidget(view, 1)
+            split.addWidget(box)
+            self._compare_widgets[f"label{side}"] = label
+        self.view_host.layout().addWidget(split)
+        panels = QtWidgets.QTabWidget()
+        panels.addTab(self.panel, "A")
+        panels.addTab(twin.panel, "B")
+        panels.setCurrentIndex(1)          # B is the side one changes
+        self.panel_column.addWidget(panels, 1)
+        self._compare_widgets.update(split=split, panels=panels)
+        self._link_axes(view_a, view_b)
+
+    def _link_axes(self, a: QtWidgets.QWidget, b: QtWidgets.QWidget) -> None:
+        """Each plot of the data's plane in B follows the same plot in A (and back), pan and zoom
+        included. Plots of other quantities (a matrix by index, a curve over iterations) keep their
+        own ranges: the two runs' values differ, and each must fit its own."""
+        for pa, pb in zip(a.findChildren(pg.PlotWidget), b.findChildren(pg.PlotWidget)):
+            va, vb = pa.getPlotItem().getViewBox(), pb.getPlotItem().getViewBox()
+            if not (va.state["aspectLocked"] and vb.state["aspectLocked"]):
+                continue
+            vb.setXLink(va)
+            vb.setYLink(va)
+            self._linked.append((va, vb))
+
+    def _show_differences(self) -> None:
+        if self.twin is None:
+            return
+        diff = differences(self.config, self.twin.config)
+        text = ", ".join(f"{k}={_fmt(b)}" for k, (a, b) in diff.items()) or "nothing changed yet"
+        self._compare_widgets["labelA"].setText("A: " + (", ".join(f"{k}={_fmt(a)}" for k, (a, b) in diff.items())
+                                                         or "as configured"))
+        self._compare_widgets["labelB"].setText("B: " + text)
+        self.history_plot.set_overlay_label(f"A solid, B dashed · B: {text}")
+
+    def _twin_drew(self) -> None:
+        """Side B drew a frame: its history joins A's plot, dashed."""
+        h = self.twin.history
+        self.history_plot.set_overlay((h.steps, {n: h.column(n) for n in h.names}))
+        self._show_differences()
+
+    # ---------------------------------------------------------------- off
+    def compare_off(self, keep: str = "A") -> None:
+        """Back to one run: A's, or B's (its worker, run, history and panel become the tab's)."""
+        twin = self.twin
+        if twin is None:
+            return
+        for va, vb in self._linked:
+            vb.setXLink(None)
+            vb.setYLink(None)
+        self._linked.clear()
+        if keep == "B" and twin.link is not None:
+            link, twin.link = twin.link, None
+            link.frame_ready.disconnect(twin._on_frame_ready)
+            link.message.disconnect(twin._on_message)
+            link.died.disconnect(twin._on_died)
+            self.config = twin.config
+            self.panel.show_config(twin.config)
+            self.history.load_state_dict(twin.history.state_dict())
+            self._full_snap, self.last_frame = twin._full_snap, twin.last_frame
+            self.step, self.seed, self.running = twin.step, twin.seed, twin.running
+            self.past, self.branch = twin.past, twin.branch      # B's past: its frames to scrub
+            self.adopt(link)
+            if self.last_frame is not None:
+                self._show(self.last_frame)
+        elif twin.link is not None:
+            twin.link.close(1.0)
+            twin.link = None
+        view_a = self.view
+        self.view_host.layout().addWidget(view_a)
+        panels = self._compare_widgets["panels"]
+        self.panel_column.addWidget(self.panel, 1)
+        panels.setParent(None)
+        panels.deleteLater()
+        split = self._compare_widgets["split"]
+        split.setParent(None)
+        split.deleteLater()
+        self._compare_widgets.clear()
+        self.twin = None
+        twin.deleteLater()
+        self.history_plot.set_overlay(None)
+        self.history_plot.set_overlay_label("")
+        self._check_button(False)
+        self.status_changed.emit(f"compare off: kept {keep}")
+
+    # ---------------------------------------------------------------- the button
+    def _check_button(self, on: bool) -> None:
+        b = self.controls.compare
+        b.blockSignals(True)
+        b.setChecked(on)
+        b.blockSignals(False)
+
+    def _compare_toggled(self, on: bool) -> None:
+        if on:
+            self.compare_on()
+        elif self.twin is not None:
+            self.compare_off(self._ask_keep())
+
+    def _ask_keep(self) -> str:
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Compare off")
+        box.setText("Keep which run?")
+        a = box.addButton("Keep A", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Keep B", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.exec()
+        return "A" if box.clickedButton() is a else "B"
+
+    def _presets_menu(self) -> QtWidgets.QMenu:
+        menu = QtWidgets.QMenu(self)
+        menu.aboutToShow.connect(lambda: self._fill_presets(menu))
+        return menu
+
+    def _fill_presets(self, menu: QtWidgets.QMenu) -> None:
+        menu.clear()
+        for preset in PRESETS.get(self.name, ()):
+            menu.addAction(preset.title, lambda p=preset: self.apply_preset(p))
+        if menu.isEmpty():
+            menu.addAction("no ready-made contrast for this method").setEnabled(False)
+
+    def apply_preset(self, preset) -> None:
+        """A ready-made contrast: A and B set exactly as the preset says, both from step 0."""
+        self.compare_on(b_changes=dict(preset.b), a_changes=dict(preset.a))
+        self.status_changed.emit(f"compare: {preset.title}")
+
+    # ---------------------------------------------------------------- both sides
+    def save_compare_b(self, path: str) -> str:
+        """Side B's session beside A's file (NAME-B.otviz); opening A's file opens it too."""
+        b_path = str(b_session_path(path))
+        self.twin.save_session(b_path)
+        return b_path
+
+    def open_compare_b(self, b_path: str) -> None:
+        """Side B from its session file (saved beside A's)."""
+        from otviz.gui.worker import WorkerLink
+
+        self._make_twin()
+        link = WorkerLink(self.processes.take_worker(), self.twin)
+        link.send("load", {"path": str(b_path), "method": self.name})
+        self.twin.adopt(link)
+        self._show_differences()
+
+    def compare_history_csv(self, path: str) -> None:
+        """Both sides' histories in one CSV: step, A.metric…, B.metric…, and which side changed what."""
+        diff = differences(self.config, self.twin.config)
+        started = "; ".join(f"{side}: " + ", ".join(f"{k}={_fmt(v[i])}" for k, v in diff.items())
+                            for i, side in enumerate("AB")) if diff else ""
+        write_compare_csv(path, self.history, self.twin.history, started)
+        self.status_changed.emit(f"history of A and B saved to {path}")

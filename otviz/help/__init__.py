@@ -1,0 +1,1 @@
+"""Help pages: one per method, from resources/help/<method>.toml (`pages`), formulas drawn by `formulas`."""

@@ -1,0 +1,1 @@
+"""Guided lessons: files in resources/lessons/, read by `format`, played headless by `runner`."""

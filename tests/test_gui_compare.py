@@ -1,0 +1,67 @@
+"""A | B in a tab: two runs from the same data and seed, identical when nothing differs; B's changes
+shown and overlaid; linked plots; both saved and reopened; Compare off keeps the chosen side."""
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+
+def both_step(qtbot, tab, n):
+    for side in (tab, tab.twin):
+        side.ensure_worker().send("step", n)
+    target = (tab.step + n, tab.twin.step + n)
+    qtbot.waitUntil(lambda: (tab.step, tab.twin.step) == target and not tab.running and not tab.twin.running,
+                    timeout=60_000)
+
+
+def columns(tab):
+    h = tab.history
+    return h.steps, {n: h.column(n) for n in h.names}
+
+
+def test_compare_runs_two_sides_and_keeps_the_one_chosen(qtbot, open_window, tmp_path):
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.compare_on()
+    assert tab.comparing and tab.controls.compare.isChecked()
+    both_step(qtbot, tab, 25)
+    (sa, ca), (sb, cb) = columns(tab), columns(tab.twin)
+    np.testing.assert_array_equal(sa, sb)                     # nothing changed: the same run twice
+    for name in ca:
+        np.testing.assert_array_equal(ca[name], cb[name])
+
+    # B's data plane follows A's plot; matrices by index keep their own ranges
+    links = [(va, vb) for va, vb in tab._linked]
+    assert links and all(vb.linkedView(0) is va and vb.linkedView(1) is va for va, vb in links)
+
+    tab.twin.set_params({"eps": 1.0})
+    tab.reset()
+    qtbot.waitUntil(lambda: tab.step == 0 and tab.twin.step == 0 and tab.twin.config.eps == 1.0, timeout=20_000)
+    both_step(qtbot, tab, 20)
+    assert tab.twin.config.eps == 1.0 and tab.config.eps == 0.1
+    assert "eps=1" in tab.history_plot.overlay_label.text()
+    xs, ys = tab.history_plot.overlay.getData()
+    assert len(xs) == 20 and not np.allclose(ys, tab.history.column(tab.history_plot.choice.currentText()))
+
+    # the history of both sides in one CSV, and both sessions saved
+    csv = tmp_path / "ab.csv"
+    tab.export_history(str(csv))
+    qtbot.waitUntil(csv.exists, timeout=5_000)
+    head = csv.read_text().splitlines()[0].split(",")
+    assert "A.cost" in head and "B.cost" in head
+    tab.save_session(str(tmp_path / "run.otviz"))
+    qtbot.waitUntil(lambda: (tmp_path / "run.otviz").exists() and (tmp_path / "run-B.otviz").exists(),
+                    timeout=20_000)
+
+    # Compare off keeping B: B's run and worker become the tab's
+    b_link, b_step = tab.twin.link, tab.twin.step
+    tab.compare_off("B")
+    assert not tab.comparing and tab.link is b_link and tab.config.eps == 1.0 and tab.step == b_step
+    assert tab.view.parent() is tab.view_host and not tab.controls.compare.isChecked()
+    both = tab.history.column("cost")
+    assert len(both) == 20
+
+    # reopening A's file brings B back beside it
+    win.open_session(str(tmp_path / "run.otviz"))
+    qtbot.waitUntil(lambda: tab.comparing and tab.twin.last_frame is not None and tab.config.eps == 0.1
+                    and tab.twin.config.eps == 1.0, timeout=30_000)
