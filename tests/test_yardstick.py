@@ -26,13 +26,15 @@ def test_w2_agrees_with_pots_exact_transport(name):
     ot = pytest.importorskip("ot")
     m = build(name, w2_every=4)
     rows = [m.step() for _ in range(8)]
-    assert [("w2" in r) for r in rows] == [False] * 3 + [True] * 5          # first measured at step 4
-    assert rows[4]["w2"] == rows[5]["w2"] == rows[6]["w2"] == rows[3]["w2"]   # carried until step 8
-    x, y = m.w2_samples(), m._w2.held_out
+    # the samples of step 4 are measured beside training and shown from step 6 (half the interval on)
+    assert [("w2" in r) for r in rows] == [False] * 5 + [True] * 3
+    assert rows[5]["w2"] == rows[6]["w2"] == rows[7]["w2"]            # carried until step 10
+    x, y = m.w2_samples(), m._w2.held_out                           # the samples of step 8
     assert x.shape == y.shape and len(y) == min(yardstick.N_W2, len(y))
     ref = math.sqrt(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)), ot.dist(x, y)))
-    assert rows[7]["w2"] == pytest.approx(ref, rel=0.02)
-    assert rows[7]["w2"] != rows[3]["w2"]                   # the model moved in between
+    rows += [m.step() for _ in range(2)]
+    assert rows[9]["w2"] == pytest.approx(ref, rel=0.02)
+    assert rows[9]["w2"] != rows[5]["w2"]                   # the model moved in between
 
 
 @pytest.mark.parametrize("name", GENERATIVE)
@@ -81,8 +83,12 @@ def test_the_meter_measures_every_k_steps_and_carries_the_value():
         calls.append(1)
         return np.full((3, 2), float(len(calls)))
 
-    values = [meter.metrics(step, 3, samples).get("w2") for step in range(1, 8)]
-    assert values == [None, None, math.sqrt(2), math.sqrt(2), math.sqrt(2), math.sqrt(8), math.sqrt(8)]
+    values = [meter.metrics(step, 3, samples).get("w2") for step in range(1, 7)]
+    # measured at steps 3 and 6, each shown one step (half the interval) later
+    assert values == [None, None, None, math.sqrt(2), math.sqrt(2), math.sqrt(2)]
+    pending = yardstick.W2Meter(np.zeros((3, 2)))
+    pending.load_state(meter.state())                   # the samples of step 6 still being measured
+    assert meter.metrics(7, 3, samples) == pending.metrics(7, 3, samples) == {"w2": math.sqrt(8)}
     assert meter.metrics(8, 0, samples) == {} and len(calls) == 2
     other = yardstick.W2Meter(np.zeros((3, 2)))
     other.load_state(meter.state())

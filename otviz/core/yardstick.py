@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -77,36 +78,71 @@ def w2(x: np.ndarray, y: np.ndarray) -> float:
 
 
 class W2Meter:
-    """The w2 metric of one run: measured every `every` steps against fixed held-out points, the last
-    value carried in between (history rows hold every step, and one assignment costs as much as many
-    training steps). Its state goes into the method's, so a restored run carries the same value."""
+    """The w2 metric of one run. The model's samples are taken at every `every`-th step and the
+    assignment runs in a thread beside training (scipy's solver releases the interpreter lock, so a
+    step never stalls for it); its value enters the history `lag(every)` steps later, waiting for it
+    there if it is not done. So the same values stand at the same steps on any machine, and a restored
+    run (its state holds the samples of a pending measurement) continues exactly."""
 
     def __init__(self, held: np.ndarray):
         self.held_out = np.asarray(held, dtype=np.float64)
         self.value = math.nan
-        self.at = -1                 # the step last measured (-1: none yet)
+        self.at = -1                 # the step whose samples gave `value` (-1: none yet)
+        self._pending: tuple[int, np.ndarray] | None = None     # (step, samples) being measured
+        self._future: Future | None = None
 
     @property
     def n(self) -> int:
         return len(self.held_out)
 
+    @staticmethod
+    def lag(every: int) -> int:
+        """Steps between taking the samples and showing their w2: half the interval."""
+        return max(1, every // 2)
+
     def metrics(self, step: int, every: int, samples: Callable[[], np.ndarray]) -> dict[str, float]:
-        """{"w2": value} for step `step` (measured now when it is a multiple of `every`, else the last
-        value); {} while switched off (every 0), before the first measurement, or when the model's
-        samples were not finite."""
+        """{"w2": value} for step `step` (the newest measurement whose lag has passed); {} while
+        switched off (every 0), before the first one, or when the model's samples were not finite."""
         if every <= 0:
             return {}
+        if self._pending is not None and (step >= self._pending[0] + self.lag(every) or step % every == 0):
+            self._collect()
         if step % every == 0:
-            self.value, self.at = w2(samples(), self.held_out), step
+            self._start(step, np.asarray(samples(), dtype=np.float64))
         return {"w2": self.value} if math.isfinite(self.value) else {}
 
+    def _start(self, step: int, x: np.ndarray) -> None:
+        self._pending = (step, x)
+        self._future = _pool().submit(w2, x, self.held_out)
+
+    def _collect(self) -> None:
+        at, x = self._pending
+        self.value = self._future.result() if self._future is not None else w2(x, self.held_out)
+        self.at, self._pending, self._future = at, None, None
+
     def state(self) -> dict[str, Any]:
-        return {"value": self.value, "at": self.at}
+        pending = self._pending
+        return {"value": self.value, "at": self.at, "pending_at": -1 if pending is None else pending[0],
+                "pending_samples": None if pending is None else pending[1]}
 
     def load_state(self, state: dict[str, Any] | None) -> None:
         """Take what state() gave; None (a run saved before the yardstick existed): nothing measured."""
         state = state or {}
         self.value, self.at = float(state.get("value", math.nan)), int(state.get("at", -1))
+        self._pending, self._future = None, None
+        if int(state.get("pending_at", -1)) >= 0 and state.get("pending_samples") is not None:
+            self._start(int(state["pending_at"]), np.asarray(state["pending_samples"], dtype=np.float64))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One thread per process for the assignments (one measurement is pending per run at most)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otviz-w2")
+    return _POOL
 
 
 def gmm_samples(weights: np.ndarray, means: np.ndarray, covs: np.ndarray, u: np.ndarray,

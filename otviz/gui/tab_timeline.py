@@ -7,6 +7,8 @@ pause, status_changed.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6 import QtWidgets
 
@@ -15,6 +17,7 @@ from otviz.gui.timeline_bar import DEFAULT_BUDGET_MB
 from otviz.session.frames import FrameStore
 
 FRAMES_SHARE = 0.5        # of the tab's past budget for the frames drawn; the rest for the worker's keyframes
+BAR_INTERVAL = 0.25       # s between two updates of the timeline bar while the run goes on
 MAX_PAST_FRAMES = 900     # a recording of the past takes at most this many frames, evenly spread (a minute at 15 fps)
 
 
@@ -25,6 +28,7 @@ class TabTimeline:
         self.scrub: int | None = None        # index of the stored frame on screen; None: now
         self._held: dict = {}                # panel changes made while looking at the past: a fork takes them
         self._keyframe_bytes = 0
+        self._bar_updated = 0.0
         bar = self.timeline
         bar.scrubbed.connect(self.scrub_to)
         bar.live_requested.connect(self.timeline_live)
@@ -47,7 +51,12 @@ class TabTimeline:
             return
         self._keyframe_bytes = int(f.get("past_bytes", self._keyframe_bytes))
         self.frames.add(f["step"], f["snap"])
-        self._update_bar()
+        now = time.perf_counter()
+        # the bar follows the run a few times a second: its labels' new widths would lay the window
+        # out again at every frame
+        if self.scrub is not None or now - self._bar_updated >= BAR_INTERVAL:
+            self._bar_updated = now
+            self._update_bar()
 
     def _update_bar(self) -> None:
         bar, frames = self.timeline, self.frames
