@@ -55,6 +55,8 @@ class TabCompare:
         if b_changes:
             self.twin.set_params(b_changes)
         self.reset()
+        if self.running:
+            self.twin.play()                # turned on mid-run: both go on together
         self._show_differences()
 
     def _make_twin(self) -> None:
