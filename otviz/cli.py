@@ -144,14 +144,12 @@ def cmd_run(args) -> int:
         from otviz.gui.headless import HeadlessRenderer
 
         renderer = HeadlessRenderer(session)
-    if args.record:
-        from otviz.util.recording import AnimationWriter
-
-        try:
-            writer = AnimationWriter(args.record, fps=args.fps)
-        except (OSError, ValueError) as e:
-            print(f"otviz: {e}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+    try:
+        writer = open_recording(args)
+    except ValueError as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if writer is not None:
         every = args.record_every or max(1, args.steps // 100)
     code = train(args, session, renderer, writer, every)
     failed = write_outputs(args, session, renderer, writer)
@@ -224,6 +222,16 @@ def write_outputs(args, session, renderer, writer) -> int:
 
     jobs = [(args.record, record if writer is not None else None), (args.snapshot, snapshot),
             (args.history, history), (args.save, save)]
+    written, failed = run_output_jobs(jobs, writer)
+    if not failed:
+        return 0
+    print(f"otviz: written: {', '.join(written) or 'nothing'}; failed: {', '.join(failed)}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def run_output_jobs(jobs, writer) -> tuple[list[str], list[str]]:
+    """Run each (path, job) whose path was asked for, printing what it says or why it failed; the
+    recording is aborted at the end unless its job closed it. Returns (written, failed) paths."""
     written, failed = [], []
     try:
         for path, job in jobs:
@@ -240,10 +248,19 @@ def write_outputs(args, session, renderer, writer) -> int:
     finally:
         if writer is not None:
             writer.abort()
-    if not failed:
-        return 0
-    print(f"otviz: written: {', '.join(written) or 'nothing'}; failed: {', '.join(failed)}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return written, failed
+
+
+def open_recording(args):
+    """The animation writer for --record (None without it); ValueError in one sentence if it cannot be opened."""
+    if not args.record:
+        return None
+    from otviz.util.recording import AnimationWriter
+
+    try:
+        return AnimationWriter(args.record, fps=args.fps)
+    except OSError as e:
+        raise ValueError(str(e)) from None
 
 
 def cmd_params(args) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
-
-from otviz.cli import EXIT_BAD_INPUT, EXIT_DIVERGED, ProgressBar, parse_sets
+from otviz.cli import EXIT_BAD_INPUT, EXIT_DIVERGED, ProgressBar, open_recording, parse_sets, run_output_jobs
+from otviz.session.compare import b_session_path
 
 
 def wants_compare(args) -> bool:
@@ -46,14 +45,11 @@ def cmd_compare(args) -> int:
         from otviz.gui.headless_compare import CompareRenderer
 
         renderer = CompareRenderer(cmp)
-    if args.record:
-        from otviz.util.recording import AnimationWriter
-
-        try:
-            writer = AnimationWriter(args.record, fps=args.fps)
-        except (OSError, ValueError) as e:
-            print(f"otviz: {e}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+    try:
+        writer = open_recording(args)
+    except ValueError as e:
+        print(f"otviz: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     code = train_both(args, cmp, renderer, writer)
     failed = write_outputs(args, cmp, renderer, writer)
     return code or failed
@@ -93,12 +89,6 @@ def train_both(args, cmp, renderer, writer) -> int:
     return 0
 
 
-def b_path(path: str) -> str:
-    """Where side B's session goes beside A's: run.otviz -> run-B.otviz."""
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}-B{p.suffix}"))
-
-
 def write_outputs(args, cmp, renderer, writer) -> int:
     """Each requested output on its own (one that fails does not cost the others); EXIT_BAD_INPUT if
     any failed."""
@@ -119,23 +109,10 @@ def write_outputs(args, cmp, renderer, writer) -> int:
         from otviz.session.file import save_session
 
         save_session(args.save, cmp.a)
-        save_session(b_path(args.save), cmp.b)
-        return f"session A saved to {args.save}, B to {b_path(args.save)}"
+        save_session(b_session_path(args.save), cmp.b)
+        return f"session A saved to {args.save}, B to {b_session_path(args.save)}"
 
     jobs = [(args.record, record if writer is not None else None), (args.snapshot, snapshot),
             (args.history, history), (args.save, save)]
-    failed = []
-    try:
-        for path, job in jobs:
-            if not path or job is None:
-                continue
-            try:
-                print(job())
-            except (OSError, ValueError) as e:
-                raw = isinstance(e, OSError) and e.strerror
-                print(f"otviz: cannot write {path}: {e.strerror.lower()}" if raw else f"otviz: {e}", file=sys.stderr)
-                failed.append(path)
-    finally:
-        if writer is not None:
-            writer.abort()
+    _written, failed = run_output_jobs(jobs, writer)
     return EXIT_BAD_INPUT if failed else 0

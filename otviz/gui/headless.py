@@ -47,7 +47,25 @@ def ensure_app():
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["otviz"])
 
 
-class HeadlessRenderer:
+class RenderedWidget:
+    """An unshown widget (`self.widget`) as pictures: animation frames, snapshot files."""
+
+    def frame(self, scale: float = 1.0):
+        from otviz.gui.export import image_to_rgb, render_image
+
+        return image_to_rgb(render_image(self.widget, scale))
+
+    def save(self, path: str, scale: float = 2.0) -> None:
+        from otviz.gui.export import save_snapshot
+
+        save_snapshot(self.widget, path, scale)
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+class HeadlessRenderer(RenderedWidget):
     """The method's views and history plot in an unshown widget of a fixed size."""
 
     def __init__(self, session: Session, size: tuple[int, int] = (1280, 800)):
@@ -90,16 +108,3 @@ class HeadlessRenderer:
         if action in self.view.view_edits:
             self.session.method.edit(action, payload)
 
-    def frame(self, scale: float = 1.0):
-        from otviz.gui.export import image_to_rgb, render_image
-
-        return image_to_rgb(render_image(self.widget, scale))
-
-    def save(self, path: str, scale: float = 2.0) -> None:
-        from otviz.gui.export import save_snapshot
-
-        save_snapshot(self.widget, path, scale)
-
-    def close(self) -> None:
-        self.widget.close()
-        self.widget.deleteLater()

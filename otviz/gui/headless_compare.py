@@ -2,10 +2,10 @@
 widget, for `otviz run … --compare` (--snapshot: one PNG or SVG; --record: one animation)."""
 from __future__ import annotations
 
-from otviz.gui.headless import HeadlessRenderer, ensure_app
+from otviz.gui.headless import HeadlessRenderer, RenderedWidget, ensure_app
 
 
-class CompareRenderer:
+class CompareRenderer(RenderedWidget):
     """Two HeadlessRenderers, A left and B right, under one line that says what differs."""
 
     def __init__(self, compare, size: tuple[int, int] = (2560, 800)):
@@ -37,17 +37,3 @@ class CompareRenderer:
     def draw(self) -> None:
         for side in self.sides:
             side.draw()
-
-    def frame(self, scale: float = 1.0):
-        from otviz.gui.export import image_to_rgb, render_image
-
-        return image_to_rgb(render_image(self.widget, scale))
-
-    def save(self, path: str, scale: float = 2.0) -> None:
-        from otviz.gui.export import save_snapshot
-
-        save_snapshot(self.widget, path, scale)
-
-    def close(self) -> None:
-        self.widget.close()
-        self.widget.deleteLater()

@@ -10,7 +10,7 @@ from otviz.gui.explain import install_explain
 from otviz.gui.export import default_name, save_snapshot
 from otviz.gui.method_tab import MethodTab
 from otviz.gui.processes import Processes
-from otviz.gui.tab_compare import b_session_path
+from otviz.session.compare import b_session_path
 from otviz.gui.worker import WorkerLink
 from otviz.methods import method_info, method_names
 

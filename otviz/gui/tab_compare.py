@@ -9,23 +9,11 @@ history, history_plot, link, status_changed).
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from otviz.session.compare import PRESETS, differences, write_compare_csv
-
-
-def b_session_path(path) -> Path:
-    """Where side B's session is saved beside A's: run.otviz → run-B.otviz."""
-    p = Path(path)
-    return p.with_name(f"{p.stem}-B{p.suffix}")
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+from otviz.session.compare import (PRESETS, b_session_path, describe_differences, differences, side_text,
+                                   write_compare_csv)
 
 
 class TabCompare:
@@ -117,9 +105,8 @@ class TabCompare:
         if self.twin is None:
             return
         diff = differences(self.config, self.twin.config)
-        text = ", ".join(f"{k}={_fmt(b)}" for k, (a, b) in diff.items()) or "nothing changed yet"
-        self._compare_widgets["labelA"].setText("A: " + (", ".join(f"{k}={_fmt(a)}" for k, (a, b) in diff.items())
-                                                         or "as configured"))
+        text = side_text(diff, 1) or "nothing changed yet"
+        self._compare_widgets["labelA"].setText("A: " + (side_text(diff, 0) or "as configured"))
         self._compare_widgets["labelB"].setText("B: " + text)
         self.history_plot.set_overlay_label(f"A solid, B dashed · B: {text}")
 
@@ -232,7 +219,6 @@ class TabCompare:
     def compare_history_csv(self, path: str) -> None:
         """Both sides' histories in one CSV: step, A.metric…, B.metric…, and which side changed what."""
         diff = differences(self.config, self.twin.config)
-        started = "; ".join(f"{side}: " + ", ".join(f"{k}={_fmt(v[i])}" for k, v in diff.items())
-                            for i, side in enumerate("AB")) if diff else ""
+        started = describe_differences(diff) if diff else ""
         write_compare_csv(path, self.history, self.twin.history, started)
         self.status_changed.emit(f"history of A and B saved to {path}")

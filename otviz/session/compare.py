@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otviz.methods import method_class, method_info
@@ -136,11 +137,7 @@ class Compare:
 
     def describe(self) -> str:
         """The differences in one line: `A: eps=0.01; B: eps=1`, or `A and B are the same run`."""
-        d = self.differences()
-        if not d:
-            return "A and B are the same run"
-        side = lambda i: ", ".join(f"{k}={_fmt(v[i])}" for k, v in d.items())  # noqa: E731
-        return f"A: {side(0)}; B: {side(1)}"
+        return describe_differences(self.differences())
 
     def step(self) -> tuple[dict[str, float], dict[str, float]]:
         """One step of A, then one of B: their metrics. Diverged names the side that diverged."""
@@ -175,7 +172,7 @@ class Compare:
     # -- the history of both ------------------------------------------------------
     def history_csv_text(self) -> str:
         """Both histories in one CSV (see compare_csv_text), with the differences the runs started with."""
-        same = self._started == "A and B are the same run"
+        same = self._started == SAME_RUN
         return compare_csv_text(self.a.history, self.b.history, "" if same else self._started)
 
     def to_csv(self, path: str) -> None:
@@ -212,6 +209,25 @@ def compare_csv_text(history_a: "History", history_b: "History", started: str = 
 def write_compare_csv(path: str, history_a: "History", history_b: "History", started: str = "") -> None:
     """compare_csv_text written to `path` (atomically: a failed write leaves an older file as it was)."""
     atomic_write_text(path, compare_csv_text(history_a, history_b, started))
+
+
+SAME_RUN = "A and B are the same run"
+
+
+def side_text(diff: dict[str, tuple[Any, Any]], side: int) -> str:
+    """One side's values of `differences()`: `eps=0.01, lr=0.1` (side 0: A, 1: B)."""
+    return ", ".join(f"{k}={_fmt(v[side])}" for k, v in diff.items())
+
+
+def describe_differences(diff: dict[str, tuple[Any, Any]]) -> str:
+    """`A: eps=0.01; B: eps=1`, or SAME_RUN when nothing differs."""
+    return f"A: {side_text(diff, 0)}; B: {side_text(diff, 1)}" if diff else SAME_RUN
+
+
+def b_session_path(path: str | Path) -> Path:
+    """Where side B's session is saved beside A's: run.otviz → run-B.otviz."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-B{p.suffix}")
 
 
 def _fmt(v: Any) -> str:
