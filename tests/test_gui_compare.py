@@ -24,6 +24,8 @@ def test_compare_runs_two_sides_and_keeps_the_one_chosen(qtbot, open_window, tmp
     tab = win.tab_by_name["sinkhorn"]
     tab.compare_on()
     assert tab.comparing and tab.controls.compare.isChecked()
+    # the field helper serves both runs: each side asks for its fields at half a single run's rate
+    assert tab.field_interval() == tab.twin.field_interval() == 0.5
     both_step(qtbot, tab, 25)
     (sa, ca), (sb, cb) = columns(tab), columns(tab.twin)
     np.testing.assert_array_equal(sa, sb)                     # nothing changed: the same run twice
@@ -57,6 +59,7 @@ def test_compare_runs_two_sides_and_keeps_the_one_chosen(qtbot, open_window, tmp
     b_link, b_step = tab.twin.link, tab.twin.step
     tab.compare_off("B")
     assert not tab.comparing and tab.link is b_link and tab.config.eps == 1.0 and tab.step == b_step
+    assert tab.field_interval() is None                      # one run again: fields at the usual rate
     assert tab.view.parent() is tab.view_host and not tab.controls.compare.isChecked()
     both = tab.history.column("cost")
     assert len(both) == 20

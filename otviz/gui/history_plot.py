@@ -74,8 +74,9 @@ class HistoryPlot(QtWidgets.QWidget):
         self._ghost_items: list = []           # other branches of the run, faint
         self._ghosts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self.curve = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1))
-        # side B of a comparison: the same colour, dashed
-        self.overlay = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+        # side B of a comparison: the same colour, dashed, one pixel wide (Qt strokes a wider dashed
+        # pen segment by segment: over thousands of steps, more than all the rest of a frame)
+        self.overlay = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
         self._overlay: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         # the step the timeline shows, when it shows the past
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 120, 0), width=2))

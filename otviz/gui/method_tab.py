@@ -158,6 +158,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
         link.send("pace", self.controls.speed.value())
         link.send("max_fps", self._fps_cap if self.on_screen() else HIDDEN_FPS)
         link.send("fields_remote", self.processes.fields_ready)
+        link.send("field_interval", self.field_interval())
         link.send("timeline_budget", int(self.timeline.budget.value() * 2**20 * (1 - FRAMES_SHARE)))
         link.send("branches")               # the run's branches, also of a session opened before we listened
         for action, payload in (self.view.view_edits.items() if self.view is not None else ()):

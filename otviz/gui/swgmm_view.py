@@ -66,11 +66,12 @@ class SWGMMView(MethodView):
         self.fit.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.dir_random = pg.PlotDataItem(pen=pg.mkPen((40, 80, 220, 70), width=1), connect="pairs",
                                           name="random directions")
-        self.dir_fixed = pg.PlotDataItem(pen=pg.mkPen((200, 40, 40, 150), width=1.5,
+        # dashed and dotted pens one pixel wide: Qt strokes wider ones segment by segment, ten times slower
+        self.dir_fixed = pg.PlotDataItem(pen=pg.mkPen((200, 40, 40, 150), width=1,
                                                       style=QtCore.Qt.PenStyle.DashLine),
                                          connect="pairs", name="fixed directions")
         self.points = FastScatter(color=REAL, size=5)
-        self.em_ell = pg.PlotDataItem(pen=pg.mkPen((*EM, 170), width=1.2, style=QtCore.Qt.PenStyle.DotLine),
+        self.em_ell = pg.PlotDataItem(pen=pg.mkPen((*EM, 190), width=1, style=QtCore.Qt.PenStyle.DotLine),
                                       connect="finite", name="EM fit (scikit-learn)")
         self.em_means = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen((*EM, 200), width=1.5), brush=None)
         self.ell_w = pg.PlotDataItem(pen=pg.mkPen((*FIT, 70), width=1), connect="finite")

@@ -15,6 +15,10 @@ from PySide6 import QtCore, QtWidgets
 from otviz.session.compare import (PRESETS, b_session_path, describe_differences, differences, side_text,
                                    write_compare_csv)
 
+# s between two field states each side sends the helper: it serves both runs, so each at half the rate
+# of one run (still twice a second), which leaves the two trainings that much more of the machine
+COMPARE_FIELD_INTERVAL = 0.5
+
 
 class TabCompare:
     def _init_compare(self) -> None:
@@ -27,6 +31,15 @@ class TabCompare:
     @property
     def comparing(self) -> bool:
         return self.twin is not None
+
+    def field_interval(self) -> float | None:
+        """What this side's worker is told of its fields' rate (None: a single run's)."""
+        return COMPARE_FIELD_INTERVAL if self.comparing or self.host is not None else None
+
+    def _send_field_intervals(self) -> None:
+        for side in (self, self.twin):
+            if side is not None and side.link is not None:
+                side.link.send("field_interval", side.field_interval())
 
     def on_screen(self) -> bool:
         """Shown: this tab, or for side B the tab it is compared in."""
@@ -64,6 +77,7 @@ class TabCompare:
         self.twin = twin
         self._place_twin()
         self._check_button(True)
+        self._send_field_intervals()
 
     def _place_twin(self) -> None:
         twin = self.twin
@@ -157,6 +171,7 @@ class TabCompare:
         twin.deleteLater()
         self.history_plot.set_overlay(None)
         self.history_plot.set_overlay_label("")
+        self._send_field_intervals()
         self._check_button(False)
         self.status_changed.emit(f"compare off: kept {keep}")
 

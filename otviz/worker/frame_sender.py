@@ -88,7 +88,7 @@ class FrameSender:
                 snap = m.snapshot(frame_fields=inline)
             elif self.fields_remote:
                 snap = m.snapshot(fields=False, frame_fields=inline)
-                if now - self.last_field >= FIELD_INTERVAL:
+                if now - self.last_field >= self.field_interval:
                     field_state = m.field_state()
                     self.last_field = now
             else:                        # no helper: fresh fields here, now and then

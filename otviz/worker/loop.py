@@ -15,15 +15,15 @@ import traceback
 from collections import deque
 from typing import Any
 
-from otviz.worker.frame_sender import FrameSender, _message
+from otviz.worker.frame_sender import FIELD_INTERVAL, FrameSender, _message
 from otviz.worker.painter import FramePainter
 from otviz.worker.pacing import MAX_FPS, MAX_IN_FLIGHT, FrameClock
 from otviz.worker.protocol import Channel, ChannelClosed, open_child_channel
 
 CHECKPOINT_INTERVAL = 10.0   # s of training between two checkpoints kept by the GUI side
 # commands about the frames themselves (their pace, their acknowledgement, where fields come from)
-QUIET_COMMANDS = frozenset({"ack", "max_fps", "pace", "fields_remote", "prepare", "checkpoint", "timeline_budget",
-                            "branches"})
+QUIET_COMMANDS = frozenset({"ack", "max_fps", "pace", "fields_remote", "field_interval", "prepare", "checkpoint",
+                            "timeline_budget", "branches"})
 IDLE_POLL = 0.5            # s a paused worker waits for a command (it also notices a closed GUI)
 
 
@@ -76,6 +76,7 @@ class TrainingLoop(FrameSender):
         self.config_sent: Any = None
         self.rate: deque[tuple[float, int]] = deque(maxlen=256)
         self.last_field = 0.0
+        self.field_interval = FIELD_INTERVAL     # s between two field states for the helper
         self.trained_since_checkpoint = 0.0
         self.checkpoint_step = -1
         self.need_full = True
@@ -301,6 +302,10 @@ class TrainingLoop(FrameSender):
 
     def _cmd_fields_remote(self, on) -> None:
         self.fields_remote = bool(on)
+
+    def _cmd_field_interval(self, seconds) -> None:
+        """Seconds between two field states for the helper; None: the usual interval."""
+        self.field_interval = FIELD_INTERVAL if seconds is None else min(max(float(seconds), 0.05), 5.0)
 
     def _cmd_edit(self, p) -> None:
         action, payload = p

@@ -8,6 +8,10 @@ with the weights of the frame's step. The child sends the finished frame to the 
 worker's own connection, and then tells the worker it is done: the worker pays for handing the frame
 over, and nothing else.
 
+A frame's arrays (the weights, the lean snapshot) reach the child through a block of shared memory
+mapped before the fork, not through the pipe: a pipe holds 64 KB, so a larger frame would make the
+worker wait until the child, busy or not yet scheduled, had read it all.
+
 The two processes never write to the GUI at the same time: the worker hands over one frame at a
 time and sends nothing else to the GUI until the child has said it is done (see TrainingLoop._send).
 That also keeps the GUI's messages in the order the worker meant them.
@@ -15,14 +19,22 @@ That also keeps the GUI's messages in the order the worker meant them.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import sys
 import time
 import traceback
 
 from otviz.worker.protocol import Channel, ChannelClosed
+
+ARENA_BYTES = 64 * 2**20     # address space only: pages are used as the largest frame touches them
+_ALIGN = 64
+# Below the worker: woken by every frame handed over, a painter of equal rank would often take the
+# worker's core at once instead of waiting for the other one.
+PAINTER_NICE = 5
 
 
 class FramePainter:
@@ -31,13 +43,14 @@ class FramePainter:
     def __init__(self, gui: Channel):
         """`gui` is the worker's channel to the GUI: the child sends finished frames on it."""
         ours, theirs = mp.Pipe()
+        self._arena = mmap.mmap(-1, ARENA_BYTES)      # anonymous and shared: the child maps it too
         # A plain fork: the child starts at once with the worker's memory (torch and the methods
         # already loaded), and multiprocessing does not let a worker, a daemon, start processes. The
         # worker's training runs on its main thread only, so no lock is held by a thread the child lacks.
         self.pid = os.fork()
         if self.pid == 0:
             try:
-                _painter_main(theirs, ours, gui.conn)
+                _painter_main(theirs, ours, gui.conn, self._arena)
             finally:
                 os._exit(0)      # never the worker's exit handlers
         theirs.close()
@@ -59,7 +72,7 @@ class FramePainter:
         self.wait_idle()
         job = self._method_job(method)
         job.update(state=state, frame=frame)
-        if self._post("paint", job):
+        if self._post("paint", pack(job, self._arena)):
             self.busy = True
 
     def collect(self, timeout: float = 0.0) -> bool:
@@ -85,6 +98,7 @@ class FramePainter:
         except ChannelClosed:
             pass
         self._ch.close()
+        self._arena.close()
         deadline = time.monotonic() + 0.5
         while True:
             try:
@@ -119,10 +133,40 @@ class FramePainter:
         self._key = None          # whatever the child held is gone
 
 
-def _painter_main(conn, worker_end, gui_conn) -> None:
+def pack(job: dict, arena: mmap.mmap) -> tuple[bytes, list]:
+    """The job pickled, its arrays copied into the arena (the child reads them there); an array
+    that does not fit travels in the message itself. The arena is reused by every job: a job is only
+    packed once the child has finished with the one before (FramePainter.submit waits for that)."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(job, protocol=5, buffer_callback=buffers.append)
+    placed, at = [], 0
+    for b in buffers:
+        raw = b.raw()
+        n = raw.nbytes
+        if at + n <= len(arena):
+            arena[at:at + n] = raw
+            placed.append((at, n))
+            at += -(-n // _ALIGN) * _ALIGN
+        else:
+            placed.append(bytes(raw))
+    return head, placed
+
+
+def unpack(packed: tuple[bytes, list], arena: mmap.mmap) -> dict:
+    """The job `pack` made; its arrays are views of the arena, valid until the next job."""
+    head, placed = packed
+    view = memoryview(arena)
+    return pickle.loads(head, buffers=[view[p[0]:p[0] + p[1]] if isinstance(p, tuple) else p for p in placed])
+
+
+def _painter_main(conn, worker_end, gui_conn, arena) -> None:
     """The child: keep a shadow of the worker's method, finish frames and send them to the GUI."""
     worker_end.close()
     _die_with_parent()
+    try:
+        os.nice(PAINTER_NICE)
+    except OSError:
+        pass
     ch, gui = Channel(conn), Channel(gui_conn)
     shadow = None
     while True:
@@ -133,6 +177,8 @@ def _painter_main(conn, worker_end, gui_conn) -> None:
         if kind == "quit":
             return
         try:
+            if kind == "paint":
+                p = unpack(p, arena)
             if "method" in p:
                 shadow = _shadow(shadow, p["method"], p["config"], p["seed"])
             if kind == "paint":
