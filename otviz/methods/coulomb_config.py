@@ -44,8 +44,8 @@ class CoulombConfig:
                              "mode coverage is reported)")
     heatmap_res: int = param(128, lo=16, hi=400, unit="px", label="heatmap resolution",
                              help="grid on which D is drawn")
-    w2_every: int = param(300, lo=0, hi=100_000, unit="steps", label="w2 every",
-                          help="the yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+    w2_every: int = param(60, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="the yardstick w2 (2-Wasserstein distance of 500 model samples to as many "
                                "held-out data points) every this many steps; 0: off")
 
 

@@ -31,8 +31,8 @@ class RealNVPConfig:
     batch_size: int = param(256, lo=1, hi=8192, help="Points per training step", unit="points")
     eval_every: int = param(10, lo=1, hi=1000, help="Evaluate the held-out nll every this many steps",
                             unit="steps")
-    w2_every: int = param(500, lo=0, hi=100_000, unit="steps", label="w2 every",
-                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+    w2_every: int = param(50, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="The yardstick w2 (2-Wasserstein distance of 500 model samples to as many "
                                "held-out data points) every this many steps; 0: off")
 
 

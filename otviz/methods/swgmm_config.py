@@ -52,7 +52,7 @@ class SWGMMConfig:
     axis: str = param("x", choices=tuple(AXES), help="Direction of the per-point cost and CDF views")
     show_em: bool = param(True, label="show EM overlay", help="Overlay scikit-learn's EM fit of the same data")
     w2_every: int = param(100, lo=0, hi=100_000, unit="steps", label="w2 every",
-                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+                          help="The yardstick w2 (2-Wasserstein distance of 500 model samples to as many "
                                "held-out data points) every this many steps; 0: off")
 
 

@@ -54,8 +54,8 @@ class WGANConfig:
     heatmap_res: int = param(96, lo=16, hi=256, help="Critic heatmap resolution (pixels a side)")
     coverage_every: int = param(50, lo=1, hi=5000, help="Steps between mode-coverage evaluations "
                                                         f"({N_EVAL} samples; ring and grid only)")
-    w2_every: int = param(200, lo=0, hi=100_000, unit="steps", label="w2 every",
-                          help="The yardstick w2 (2-Wasserstein distance of 1,000 model samples to as many "
+    w2_every: int = param(25, lo=0, hi=100_000, unit="steps", label="w2 every",
+                          help="The yardstick w2 (2-Wasserstein distance of 500 model samples to as many "
                                "held-out data points) every this many steps; 0: off")
 
 
