@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from otviz.worker.protocol import Channel
 
 # Training and its helper give way to the GUI: the window stays responsive on a machine whose
-# cores are all busy. The helper gives way to training too: it only uses what is left.
+# cores are all busy. The helper gives way to training too, but not so far that two runs side by side
+# starve it: a helper that has not answered for a while makes each worker compute its fields itself,
+# which costs training more than the helper's share did.
 WORKER_NICE = 2
-FIELDS_NICE = 12
+FIELDS_NICE = 6
 
 
 @dataclass
