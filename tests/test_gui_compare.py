@@ -68,3 +68,26 @@ def test_compare_runs_two_sides_and_keeps_the_one_chosen(qtbot, open_window, tmp
     win.open_session(str(tmp_path / "run.otviz"))
     qtbot.waitUntil(lambda: tab.comparing and tab.twin.last_frame is not None and tab.config.eps == 0.1
                     and tab.twin.config.eps == 1.0, timeout=30_000)
+
+
+def test_two_views_side_by_side_fit_a_small_screen(qtbot, open_window):
+    """A | B puts two views in the width of one: rows of controls wrap and titles give way, so the window
+    never grows past a 1366-pixel screen and no plot is laid out wider than its widget."""
+    names = ("swgmm", "wgan", "sinkhorn", "realnvp", "coulomb")
+    win = open_window(*names, size=(1366, 768))
+    for name in names:
+        tab = win.tab_by_name[name]
+        win.tabs.setCurrentWidget(tab)
+        tab.compare_on()
+        qtbot.wait(50)
+        assert win.minimumSizeHint().width() <= 1366, name
+        assert win.width() <= 1366, name
+        for view in (tab.view, tab.twin.view):
+            for plot in view.plots().values():
+                if not hasattr(plot, "getPlotItem"):
+                    continue                        # a panel of several plots (WGAN's divergences)
+                item = plot.getPlotItem()
+                # the plot's scene fits its widget: nothing of it is cut off on the right (a colour bar's
+                # ticks may overhang a 115-pixel matrix plot by a few pixels; a long title cut 100 or more)
+                assert item.geometry().width() <= plot.width() + 8, (name, item.titleLabel.text)
+        tab.compare_off("A")

@@ -10,6 +10,7 @@ from pyqtgraph.exporters import ImageExporter
 from otviz.util.atomic import atomic_path
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
 from otviz.gui.fastpoints import FastScatter
+from otviz.gui.flow_layout import FlowLayout
 from otviz.gui.view_base import FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
 from otviz.methods.realnvp_config import RealNVPSnapshot
 
@@ -99,20 +100,20 @@ class RealNVPView(DrawTargetMixin, MethodView):
                                     "points drawn so far. Press again to stop drawing.")
 
     def _lay_out(self) -> None:
-        """A 2 × 2 grid: the morph's controls under the layer plot, the draw button under the data."""
-        bar = QtWidgets.QHBoxLayout()
-        bar.setContentsMargins(4, 0, 4, 0)
-        bar.addWidget(self.direction)
-        bar.addWidget(QtWidgets.QLabel("layers"))
-        bar.addWidget(self.slider, 1)
-        bar.addWidget(self.layer_label)
-        bar.addWidget(self.play_button)
-        bar.addWidget(self.gif_button)
+        """A 2 × 2 grid: the morph's controls under the layer plot (wrapping onto a second row when the
+        view is narrow, as in A | B), the draw button under the data."""
+        bar = QtWidgets.QWidget()
+        flow = FlowLayout(bar)
+        flow.setContentsMargins(4, 0, 4, 0)
+        self.slider.setMinimumWidth(160)
+        for w in (self.direction, QtWidgets.QLabel("layers"), self.slider, self.layer_label, self.play_button,
+                  self.gif_button):
+            flow.addWidget(w)
         layer_box = QtWidgets.QWidget()
         lb = QtWidgets.QVBoxLayout(layer_box)
         lb.setContentsMargins(0, 0, 0, 0)
         lb.addWidget(self.layer_plot, 1)
-        lb.addLayout(bar)
+        lb.addWidget(bar)
         data_box = QtWidgets.QWidget()
         db = QtWidgets.QVBoxLayout(data_box)
         db.setContentsMargins(0, 0, 0, 0)
@@ -125,6 +126,10 @@ class RealNVPView(DrawTargetMixin, MethodView):
         grid.addWidget(self.latent_plot, 0, 1)
         grid.addWidget(self.density_plot, 1, 0)
         grid.addWidget(layer_box, 1, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"data": self.data_plot, "latent": self.latent_plot, "density": self.density_plot,

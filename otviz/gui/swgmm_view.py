@@ -6,6 +6,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from otviz.gui.fastpoints import FastScatter
+from otviz.gui.flow_layout import FlowLayout
 from otviz.gui.history_plot import show_empty_steps, steps_axis
 from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
 from otviz.methods.swgmm_config import FIXED_PRESETS, SWGMMSnapshot
@@ -41,7 +42,7 @@ class SWGMMView(MethodView):
 
         grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addLayout(bar, 0, 0, 1, 2)
+        grid.addWidget(bar, 0, 0, 1, 2)
         grid.addWidget(self.fit, 1, 0, 3, 1)
         grid.addWidget(self.cost, 1, 1)
         grid.addWidget(self.cdf, 2, 1)
@@ -121,22 +122,21 @@ class SWGMMView(MethodView):
         self.nllp.getAxis("left").enableAutoSIPrefix(False)
         show_empty_steps(self.nllp)
 
-    def _build_controls(self) -> QtWidgets.QHBoxLayout:
+    def _build_controls(self) -> QtWidgets.QWidget:
         """The lesson buttons, the fixed directions and the axis of (b), (c): they change config
-        fields, like the control panel."""
-        bar = QtWidgets.QHBoxLayout()
-        bar.setContentsMargins(4, 0, 4, 0)
-        bar.addWidget(QtWidgets.QLabel("directions:"))
+        fields, like the control panel. They wrap onto a second row when the view is narrow."""
+        bar = QtWidgets.QWidget()
+        flow = FlowLayout(bar)
+        flow.setContentsMargins(4, 0, 4, 0)
+        flow.addWidget(QtWidgets.QLabel("directions:"))
         self.lesson_buttons = []
         for text, n, fixed, tip in LESSONS:
             b = QtWidgets.QPushButton(text)
             b.setToolTip(tip)
             b.clicked.connect(lambda _=False, n=n, f=fixed: self.restart_requested.emit(
                 {"directions": n, "fixed_directions": f}))
-            bar.addWidget(b)
+            flow.addWidget(b)
             self.lesson_buttons.append(b)
-        bar.addSpacing(12)
-        bar.addWidget(QtWidgets.QLabel("fixed:"))
         self.fixed_box = QtWidgets.QComboBox()
         self.fixed_box.setEditable(True)
         self.fixed_box.addItems(list(FIXED_PRESETS))
@@ -144,14 +144,11 @@ class SWGMMView(MethodView):
         self.fixed_box.setMinimumContentsLength(14)
         self.fixed_box.activated.connect(lambda _i: self._fixed_entered())
         self.fixed_box.lineEdit().returnPressed.connect(self._fixed_entered)
-        bar.addWidget(self.fixed_box)
-        bar.addSpacing(12)
-        bar.addWidget(QtWidgets.QLabel("axis of (b), (c):"))
+        flow.addWidget(_labelled("fixed:", self.fixed_box))
         self.axis_box = QtWidgets.QComboBox()
         self.axis_box.addItems(["x", "y", "diagonal", "anti-diagonal"])
         self.axis_box.currentTextChanged.connect(lambda t: self.param_requested.emit({"axis": t}))
-        bar.addWidget(self.axis_box)
-        bar.addStretch(1)
+        flow.addWidget(_labelled("axis of (b), (c):", self.axis_box))
         return bar
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
@@ -292,3 +289,12 @@ class SWGMMView(MethodView):
             box.setCurrentText(value)
             box.blockSignals(False)
 
+
+def _labelled(text: str, box: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """A label and its box, kept on one row when the controls wrap."""
+    w = QtWidgets.QWidget()
+    lay = QtWidgets.QHBoxLayout(w)
+    lay.setContentsMargins(8, 0, 0, 0)
+    lay.addWidget(QtWidgets.QLabel(text))
+    lay.addWidget(box)
+    return w

@@ -204,7 +204,31 @@ def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "",
     # laid out again when the range changes (StickyViewBox: rarely).
     for ax in w.getPlotItem().axes.values():
         ax["item"].setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    _shrinkable_title(w.getPlotItem().titleLabel)
     return w
+
+
+def _shrinkable_title(label: pg.LabelItem) -> None:
+    """A title that never sets its plot's minimum width. A label asks for its text's width, and a
+    plot narrower than its title (two views side by side in A | B) was laid out wider than its widget:
+    its right-hand axis and data were cut off. Now the title's end is cut instead (it starts at the
+    left edge, so that it reads from its beginning), and the tooltip holds it whole."""
+    measure = label.updateMin
+
+    def update_min():
+        measure()
+        rect, text = label.rect(), label.itemRect()
+        if 0 < rect.width() < text.width():
+            label.item.setPos(label.item.pos() + QtCore.QPointF(rect.left() - text.left(), 0))
+        label.setMinimumWidth(0)
+        hints = getattr(label, "_sizeHint", None)
+        if isinstance(hints, dict) and QtCore.Qt.SizeHint.MinimumSize in hints:
+            hints[QtCore.Qt.SizeHint.MinimumSize] = (0, hints[QtCore.Qt.SizeHint.MinimumSize][1])
+        label.setToolTip(label.text if isinstance(label.text, str) else "")
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
 
 
 def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True,
