@@ -33,8 +33,14 @@ def test_compare_runs_two_sides_and_keeps_the_one_chosen(qtbot, open_window, tmp
         np.testing.assert_array_equal(ca[name], cb[name])
 
     # B's data plane follows A's plot; matrices by index keep their own ranges
-    links = [(va, vb) for va, vb in tab._linked]
-    assert links and all(vb.linkedView(0) is va and vb.linkedView(1) is va for va, vb in links)
+    assert tab._linked
+    for link in tab._linked:
+        va, vb = link.leader, link.follower
+        assert va in [p.getPlotItem().getViewBox() for p in tab.view.plots().values() if hasattr(p, "getPlotItem")]
+        assert vb in [p.getPlotItem().getViewBox() for p in tab.twin.view.plots().values() if hasattr(p, "getPlotItem")]
+        va.setRange(xRange=(-3, 3), yRange=(-2, 2), padding=0)           # B follows a pan of A
+        (x0, x1), (y0, y1) = vb.viewRange()
+        assert x0 <= -3 + 1e-9 and x1 >= 3 - 1e-9 and y0 <= -2 + 1e-9 and y1 >= 2 - 1e-9
 
     tab.twin.set_params({"eps": 1.0})
     tab.reset()

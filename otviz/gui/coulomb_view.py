@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from otviz.gui.fastpoints import FastScatter
-from otviz.gui.view_base import FAKE, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.gui.view_base import FAKE, MethodView, RangeFollower, make_heatmap, make_plot, set_heatmap
 from otviz.methods.coulomb_config import CoulombSnapshot
 
 CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
@@ -41,8 +41,7 @@ class CoulombView(MethodView):
         self.centers_faint = pg.ScatterPlotItem(size=9, symbol="x", pen=None, brush=pg.mkBrush(0, 0, 0, 200))
         self.potential.addItem(self.fake_faint)
         self.potential.addItem(self.centers_faint)
-        self.potential.setXLink(self.samples)
-        self.potential.setYLink(self.samples)
+        RangeFollower(self.samples.getViewBox(), self.potential.getViewBox())
 
         # view-local controls: GMM ellipses on demand
         self.show_gmm = QtWidgets.QCheckBox("GMM ellipses (2σ)")

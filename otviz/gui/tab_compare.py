@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from otviz.gui.view_base import RangeFollower
 from otviz.session.compare import (PRESETS, b_session_path, describe_differences, differences, side_text,
                                    write_compare_csv)
 
@@ -26,7 +27,7 @@ class TabCompare:
         self.host = None                   # (on side B) the tab it is compared in
         self.field_key = self.name         # the field helper keeps one request per key
         self._compare_widgets: dict[str, QtWidgets.QWidget] = {}
-        self._linked: list[tuple[pg.ViewBox, pg.ViewBox]] = []
+        self._linked: list[RangeFollower] = []        # B's plots of the data plane following A's
 
     @property
     def comparing(self) -> bool:
@@ -111,9 +112,7 @@ class TabCompare:
             va, vb = pa.getPlotItem().getViewBox(), pb.getPlotItem().getViewBox()
             if not (va.state["aspectLocked"] and vb.state["aspectLocked"]):
                 continue
-            vb.setXLink(va)
-            vb.setYLink(va)
-            self._linked.append((va, vb))
+            self._linked.append(RangeFollower(va, vb))
 
     def _show_differences(self) -> None:
         if self.twin is None:
@@ -126,6 +125,8 @@ class TabCompare:
 
     def _twin_drew(self) -> None:
         """Side B drew a frame: its history joins A's plot, dashed."""
+        if self.twin is None:
+            return
         h = self.twin.history
         self.history_plot.set_overlay((h.steps, {n: h.column(n) for n in h.names}))
         self._show_differences()
@@ -136,9 +137,8 @@ class TabCompare:
         twin = self.twin
         if twin is None:
             return
-        for va, vb in self._linked:
-            vb.setXLink(None)
-            vb.setYLink(None)
+        for link in self._linked:
+            link.unlink()
         self._linked.clear()
         if keep == "B" and twin.link is not None:
             link, twin.link = twin.link, None
@@ -168,6 +168,7 @@ class TabCompare:
         split.deleteLater()
         self._compare_widgets.clear()
         self.twin = None
+        twin.host = None                 # an answer still on its way to B (a preview) finds no host
         twin.deleteLater()
         self.history_plot.set_overlay(None)
         self.history_plot.set_overlay_label("")

@@ -95,6 +95,34 @@ class MethodView(QtWidgets.QWidget):
         return {"view": self}
 
 
+class RangeFollower(QtCore.QObject):
+    """`follower` shows `leader`'s ranges, and a pan or zoom done by hand on either moves both.
+
+    pyqtgraph's links pass every range change both ways. Two aspect-locked plots of different sizes
+    (a heatmap beside the points, its colour bar making it narrower; side B beside side A) then each
+    widened their range to keep their own aspect and passed it on: the plane zoomed out without end
+    (±140 to ±16,000 in six seconds). Here a range goes from the leader to the follower, and back
+    only when the user moved the follower by hand."""
+
+    def __init__(self, leader: pg.ViewBox, follower: pg.ViewBox):
+        super().__init__(follower)
+        self.leader, self.follower = leader, follower
+        leader.sigRangeChanged.connect(self._from_leader)
+        follower.sigRangeChangedManually.connect(self._from_user)
+        self._from_leader()
+
+    def _from_leader(self, *_) -> None:
+        self.follower.setRange(rect=self.leader.viewRect(), padding=0)
+
+    def _from_user(self, *_) -> None:
+        self.leader.setRange(rect=self.follower.viewRect(), padding=0)
+
+    def unlink(self) -> None:
+        self.leader.sigRangeChanged.disconnect(self._from_leader)
+        self.follower.sigRangeChangedManually.disconnect(self._from_user)
+        self.setParent(None)
+
+
 class StickyViewBox(pg.ViewBox):
     """A ViewBox whose auto-range moves only when it has to: along an axis the data leave, or fill less
     than half of (with a locked aspect: along both); a re-fit then leaves a little headroom, and more on

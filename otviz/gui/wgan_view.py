@@ -8,7 +8,8 @@ from PySide6 import QtCore, QtWidgets
 from otviz.core import divergences as dv
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
-from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_heatmap, make_plot, set_heatmap
+from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, RangeFollower, make_heatmap, make_plot,
+                                 set_heatmap)
 from otviz.methods.wgan_config import WGANSnapshot
 
 THETA_MAX = 1.0
@@ -170,8 +171,7 @@ class WGANView(DrawTargetMixin, MethodView):
         self.arrows = pg.PlotDataItem(pen=pg.mkPen((255, 80, 40), width=1), connect="pairs")
         self.critic.addItem(self.fake_on_heat)
         self.critic.addItem(self.arrows)
-        self.critic.setXLink(self.samples)
-        self.critic.setYLink(self.samples)
+        RangeFollower(self.samples.getViewBox(), self.critic.getViewBox())
 
         self.draw_button = QtWidgets.QPushButton("✎ Draw target")
         self.draw_button.setCheckable(True)
