@@ -9,7 +9,7 @@ exactly, by an assignment (scipy's linear_sum_assignment on the squared-distance
 sizes it is both faster and more accurate than the debiased Sinkhorn divergence at a small ε, whose
 bias at ε = 0.01 is still a few per cent of w2 (benchmarks/yardstick_bench.py measures both).
 
-n is 500: an assignment costs about n^2.7, 20–40 ms at 500 against 70–200 ms (a GAN's first blob:
+n is 500: an assignment costs about n^2.7, 12–30 ms at 500 against 70–200 ms (a GAN's first blob:
 0.5 s) at 1,000, and a live tab shows w2 about twice a second. The price is a higher floor (below).
 
 The held-out points come from the same catalogue as the training data but from a generator stream of

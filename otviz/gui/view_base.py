@@ -101,8 +101,8 @@ class RangeFollower(QtCore.QObject):
     pyqtgraph's links pass every range change both ways. Two aspect-locked plots of different sizes
     (a heatmap beside the points, its colour bar making it narrower; side B beside side A) then each
     widened their range to keep their own aspect and passed it on: the plane zoomed out without end
-    (±140 to ±16,000 in six seconds). Here a range goes from the leader to the follower, and back
-    only when the user moved the follower by hand."""
+    while training drew frames. Here a range goes from the leader to the follower, and back only when
+    the user moved the follower by hand."""
 
     def __init__(self, leader: pg.ViewBox, follower: pg.ViewBox):
         super().__init__(follower)
