@@ -12,6 +12,7 @@ import torch
 
 from otviz.methods import method_class, method_names
 from otviz.methods.snapshot import Snapshot
+from otviz.session.frames import leaves
 
 # Small settings, so that every method trains a few steps in well under a second.
 SMALL = {
@@ -132,17 +133,7 @@ def test_field_state_carries_no_optimiser_and_no_rebuilt_data(name):
     state = m.field_state()
     assert state["step"] == 3
     weights = sum(p.numel() for v in vars(m).values() if isinstance(v, torch.nn.Module) for p in v.parameters())
-    size = sum(a.nbytes for a in _arrays(state))
+    size = sum(a.nbytes for a in leaves(state))
     # the networks' weights (float32) at most, and a little besides; the optimiser's moments alone double it
     assert size <= 4 * weights + 4096, (size, weights)
 
-
-def _arrays(obj):
-    if isinstance(obj, np.ndarray):
-        yield obj
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _arrays(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from _arrays(v)

@@ -38,19 +38,20 @@ def _with(snap: Any, changes: dict[str, Any]) -> Any:
     return dataclasses.replace(snap, **changes)
 
 
-def _arrays(obj: Any) -> Iterator[np.ndarray]:
-    """Every numpy array inside a snapshot value (fields may be small dicts of arrays)."""
-    if isinstance(obj, np.ndarray):
+def leaves(obj: Any, kinds: tuple[type, ...] = (np.ndarray,)) -> Iterator[Any]:
+    """Every object of `kinds` (numpy arrays; the keyframes add tensors) inside nested dicts, lists,
+    tuples and snapshot dataclasses (fields may be small dicts of arrays)."""
+    if isinstance(obj, kinds):
         yield obj
     elif isinstance(obj, dict):
         for v in obj.values():
-            yield from _arrays(v)
+            yield from leaves(v, kinds)
     elif isinstance(obj, (list, tuple)):
         for v in obj:
-            yield from _arrays(v)
+            yield from leaves(v, kinds)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for _, v in _items(obj):
-            yield from _arrays(v)
+            yield from leaves(v, kinds)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -130,7 +131,7 @@ class FrameStore:
             self._thin()
 
     def _count(self, frame: StoredFrame, sign: int) -> None:
-        for a in _arrays(frame.snap):
+        for a in leaves(frame.snap):
             k = id(a)
             n = self._refs.get(k, 0) + sign
             if n > 0:

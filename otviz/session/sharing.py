@@ -8,17 +8,12 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from otviz.session import frames
+
 
 def leaves(obj: Any) -> Iterator[Any]:
     """The tensors and arrays in nested dicts, lists and tuples."""
-    if isinstance(obj, (torch.Tensor, np.ndarray)):
-        yield obj
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from leaves(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from leaves(v)
+    return frames.leaves(obj, (torch.Tensor, np.ndarray))
 
 
 def unique(xs: Iterator[Any]) -> list[Any]:
