@@ -342,15 +342,16 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
     def _show(self, f: dict) -> None:
         self.last_frame = f
         self._remember(f)
-        if self.host is not None:
-            self.host._twin_drew()
         if self.view is not None and self.scrub is None:      # the past on screen stays until End or Play
             self.view.update_snapshot(f["snap"])
         h = self.history
         hist, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
         if self.view is not None:
             self.view.set_history(hist, events)       # views that draw the run's history too
-        self.history_plot.set_history(hist, events)
+        if self.host is not None:
+            self.host._twin_drew(hist)                # side B's history is drawn on A's plot, not its own
+        else:
+            self.history_plot.set_history(hist, events)
         if self.recorder is not None and self.scrub is None:
             self._capture(f["step"])
         self._frame_times.append(time.perf_counter())

@@ -123,12 +123,11 @@ class TabCompare:
         self._compare_widgets["labelB"].setText("B: " + text)
         self.history_plot.set_overlay_label(f"A solid, B dashed · B: {text}")
 
-    def _twin_drew(self) -> None:
-        """Side B drew a frame: its history joins A's plot, dashed."""
+    def _twin_drew(self, history: tuple) -> None:
+        """Side B drew a frame: its history (steps, columns) joins A's plot, dashed."""
         if self.twin is None:
             return
-        h = self.twin.history
-        self.history_plot.set_overlay((h.steps, {n: h.column(n) for n in h.names}))
+        self.history_plot.set_overlay(history)
         self._show_differences()
 
     # ---------------------------------------------------------------- off
