@@ -82,6 +82,28 @@ def test_view_colours_missed_and_captured_centres(qtbot):
     assert all((pen[1] > pen[0]) == bool(c) for pen, c in zip(pens, caught))     # green caught, red missed
     assert f"modes {caught.sum()}/25" in v.info.textItem.toPlainText()
     assert set(v.plots()) == {"samples", "potential"}
+    # the centres are redrawn only when which are caught changes, and then with the new colours
+    flipped = s.replace(captured=~caught, modes=int((~caught).sum()))
+    v.update_snapshot(flipped)
+    pens = [p.color().getRgb() for p in v.centers.data["pen"]]
+    assert all((pen[1] > pen[0]) == bool(c) for pen, c in zip(pens, ~caught))
+
+
+def test_view_draws_a_new_gmm_and_clears_it(qtbot):
+    m = CoulombMethod(CoulombConfig(samples_per_mode=100, batch_size=64, n_show=300, heatmap_res=24), seed=0)
+    m.step()
+    s = m.snapshot()
+    assert s.gmm is not None
+    v = CoulombView(CoulombMethod.info)
+    qtbot.addWidget(v)
+    v.update_snapshot(s)
+    x, _ = v.gmm.getData()
+    assert np.array_equal(x, s.gmm[:, 0], equal_nan=True) and v.gmm_label.text() == "fitted at step 1"
+    v.update_snapshot(s.replace(gmm=None, gmm_step=None))    # a reset: no fit yet
+    x, _ = v.gmm.getData()
+    assert (x is None or len(x) == 0) and v.gmm_label.text() == "not fitted yet"
+    v.update_snapshot(s.replace(gmm=s.gmm[:40].copy(), gmm_step=7))
+    assert len(v.gmm.getData()[0]) == 40 and v.gmm_label.text() == "fitted at step 7"
 
 
 def test_view_keeps_the_potential_until_new_fields_and_shows_their_age(qtbot):
