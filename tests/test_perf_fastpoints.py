@@ -147,3 +147,27 @@ def test_svg_gets_real_points(qtbot, tmp_path):
     text = path.read_text()
     assert "<image" not in text                                      # not rasterised
     assert text.count("<circle") == 5000                             # one vector dot per point
+
+
+def test_resent_points_keep_their_raster_and_changed_ones_are_redrawn(qtbot):
+    rng = np.random.default_rng(2)
+    xy = rng.normal(0, 0.6, size=(3000, 2))
+    w = pg.PlotWidget(background="w")
+    qtbot.addWidget(w)
+    w.resize(300, 240)
+    item = FastScatter((0, 0, 0, 255), 3)
+    w.addItem(item)
+    w.setXRange(-2, 2, padding=0)
+    w.setYRange(-2, 2, padding=0)
+    item.setData(xy)
+    before = w.grab().toImage()
+    raster = item._cache
+    assert raster is not None
+    item.setData(xy.copy())                      # the same points again: nothing to redo
+    assert item._cache is raster
+    xy[:, 0] += 1.0                              # the caller's array changed in place: its new points count
+    item.setData(xy)
+    assert item._cache is None
+    assert w.grab().toImage() != before
+    xy[:, 0] -= 1.0                              # the item keeps its own copy: the caller's edit does not reach it
+    assert not np.array_equal(item.data(), xy)

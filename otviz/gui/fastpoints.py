@@ -117,11 +117,13 @@ class FastScatter(pg.GraphicsObject):
         self.update()
 
     def setData(self, xy: np.ndarray) -> None:
-        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        xy = np.array(xy, dtype=np.float64).reshape(-1, 2)      # our own copy: compared with the next
         # reductions along the short axis of an (n, 2) array are slow in numpy (an inner loop of two per
         # point): one sum tells whether all are finite, and the bounds come from the two columns
         if not np.isfinite(xy.sum()):
             xy = xy[np.isfinite(xy).all(1)]
+        if xy.shape == self._xy.shape and np.array_equal(xy, self._xy):
+            return          # views re-send points that rarely change (the data): keep their raster
         self.prepareGeometryChange()
         self._xy = xy
         self._poly = None

@@ -59,6 +59,7 @@ class SWGMMView(MethodView):
         self._data_key = None
         self._max_sliced = False
         self._em_key = ()
+        self._axis_drawn = (None, None)    # the fields of (b) and (c) last drawn, and their age
         self._reach = 10.0
 
     def _build_fit(self) -> None:
@@ -216,9 +217,14 @@ class SWGMMView(MethodView):
         """(b) and (c), along the axis the fields were computed for."""
         p = s.p
         axis = s.proj_axis                    # the fields' axis: a new one comes with the next fields
-        self._set_title(self.cost, f"per-point transport cost along {axis}")
-        # (b) and (c) are fields, computed apart from the training: they may show an earlier step
+        # (b) and (c) are fields, computed apart from the training: they may show an earlier step.
+        # Frames between two answers repeat the same arrays: redrawing them would repaint two plots
+        # at every frame for nothing.
         age = "" if s.fields_step == s.step else f"  (step {s.fields_step})"
+        if s.proj is self._axis_drawn[0] and age == self._axis_drawn[1]:
+            return
+        self._axis_drawn = (s.proj, age)
+        self._set_title(self.cost, f"per-point transport cost along {axis}")
         self.cost_info.setText(f"W_{p:g}^{p:g} = {s.axis_wpp:.4g}{age}")
         self.cost_pts.setData(np.stack([s.proj, s.cost], 1))
         self._set_title(self.cdf, f"CDF alignment along {axis}")
