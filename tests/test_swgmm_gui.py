@@ -123,3 +123,12 @@ def test_axis_views_show_the_step_of_their_fields(qtbot):
     v.update_snapshot(m.snapshot(fields=False).replace(**full.fields_part()))
     assert v.cost_info.toPlainText().endswith("(step 1)")
     assert "step 2" in v.info.toPlainText()                # the fit itself is of the newest step
+    # frames that repeat those fields leave (b) and (c) as they are; new fields redraw them
+    m.step()
+    v.update_snapshot(m.snapshot(fields=False).replace(**full.fields_part()))
+    assert v.cost_info.toPlainText().endswith("(step 1)")
+    newest = m.snapshot()
+    v.update_snapshot(newest)
+    assert "(step" not in v.cost_info.toPlainText()
+    x, y = v.cost_pts.data().T
+    assert np.array_equal(np.asarray(x), newest.proj) and np.array_equal(np.asarray(y), newest.cost)
