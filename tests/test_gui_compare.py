@@ -97,3 +97,55 @@ def test_two_views_side_by_side_fit_a_small_screen(qtbot, open_window):
                 # ticks may overhang a 115-pixel matrix plot by a few pixels; a long title cut 100 or more)
                 assert item.geometry().width() <= plot.width() + 8, (name, item.titleLabel.text)
         tab.compare_off("A")
+
+
+def test_compare_mid_run_begins_b_at_a_s_step_and_off_restores_the_panel(qtbot, open_window):
+    """Compare turned on after A has run: A keeps its run, B begins as a copy of it at that step and,
+    unchanged, goes on exactly as A. B's changes are marked on the history. Compare off, cancelled or
+    not, leaves a tab with its whole panel and a Play button that tells the truth."""
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.ensure_worker().send("step", 30)
+    qtbot.waitUntil(lambda: tab.step == 30 and not tab.running, timeout=30_000)
+    before = columns(tab)
+    tab.compare_on()
+    qtbot.waitUntil(lambda: tab.twin is not None and tab.twin.step == 30 and tab.twin.last_frame is not None,
+                    timeout=30_000)
+    assert tab.step == 30 and len(tab.history) == 30           # A's run is kept
+    both_step(qtbot, tab, 10)
+    (sa, ca), (sb, cb) = columns(tab), columns(tab.twin)
+    np.testing.assert_array_equal(sa, np.arange(1, 41))
+    np.testing.assert_array_equal(sa, sb)
+    for name in ca:
+        np.testing.assert_array_equal(ca[name], cb[name])      # the same run, past and present
+        np.testing.assert_array_equal(ca[name][:30], before[1][name])
+
+    tab.twin.set_params({"eps": 0.5})                          # a change on B only: marked as B's
+    both_step(qtbot, tab, 5)
+    assert tab.config.eps != 0.5 and tab.twin.config.eps == 0.5
+    assert tab.history_plot.marker_text.toPlainText() == "B: eps=0.5"
+    xs, _ = tab.history_plot.markers.getData()
+    assert 40 <= xs[-1] <= 41
+
+    # Compare off cancelled: both runs go on, the button stays on
+    tab._ask_keep = lambda: None
+    tab.controls.compare.click()
+    assert tab.comparing and tab.controls.compare.isChecked()
+
+    # keeping B while it trains: its panel, and a Play button that says it is running
+    tab.play()
+    qtbot.waitUntil(lambda: tab.running and tab.twin.running, timeout=10_000)
+    tab.compare_off("B")
+    assert tab.panel.isVisibleTo(tab) and "eps" in tab.panel.rows
+    assert tab.panel.rows["eps"].isVisibleTo(tab)
+    assert tab.controls.play.isChecked() and "Pause" in tab.controls.play.text()
+    tab.pause()
+    qtbot.waitUntil(lambda: not tab.running, timeout=10_000)
+    assert "Play" in tab.controls.play.text()
+
+    # and on again from this run, then off keeping A: the panel is back too
+    tab.compare_on()
+    qtbot.waitUntil(lambda: tab.twin is not None and tab.twin.step == tab.step, timeout=30_000)
+    tab.compare_off("A")
+    assert tab.panel.isVisibleTo(tab) and tab.panel.rows["eps"].isVisibleTo(tab)
+    assert tab.config.eps == 0.5

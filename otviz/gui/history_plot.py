@@ -78,6 +78,7 @@ class HistoryPlot(QtWidgets.QWidget):
         # pen segment by segment: over thousands of steps, more than all the rest of a frame)
         self.overlay = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
         self._overlay: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
+        self._overlay_events: list[tuple[int, str]] = []
         # the step the timeline shows, when it shows the past
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 120, 0), width=2))
         self.cursor.setVisible(False)
@@ -164,10 +165,23 @@ class HistoryPlot(QtWidgets.QWidget):
         if step is not None:
             self.cursor.setPos(step)
 
-    def set_overlay(self, history: tuple[np.ndarray, dict[str, np.ndarray]] | None) -> None:
-        """Side B's history, dashed over A's (None: not comparing)."""
+    def set_overlay(self, history: tuple[np.ndarray, dict[str, np.ndarray]] | None,
+                    events: list[tuple[int, str]] = ()) -> None:
+        """Side B's history, dashed over A's, and its changes (None: not comparing)."""
         self._overlay = history
-        self._redraw_overlay(self.choice.currentText(), self._log_mode)
+        events = list(events) if history is not None else []
+        if events != self._overlay_events:
+            self._overlay_events = events
+            self.redraw()                      # the markers too
+        else:
+            self._redraw_overlay(self.choice.currentText(), self._log_mode)
+
+    def _marks(self) -> list[tuple[int, str]]:
+        """The changes to mark, in step order: the run's, and side B's that A did not make too (B
+        begun as a copy of A shares A's changes before that)."""
+        own = set(self._events)
+        theirs = [(step, f"B: {text}") for step, text in self._overlay_events if (step, text) not in own]
+        return sorted(self._events + theirs, key=lambda e: e[0]) if theirs else self._events
 
     def set_overlay_label(self, text: str) -> None:
         self.overlay_label.setText(text)
@@ -232,15 +246,16 @@ class HistoryPlot(QtWidgets.QWidget):
             ok &= y > 0
         self.curve.setData(steps[ok], y[ok])
         self._robust_y(name, y[ok], log)
-        if self._events and ok.any():
+        marks = self._marks()
+        if marks and ok.any():
             yv = np.log10(y[ok]) if self.log_y.isChecked() else y[ok]
             lo, hi = float(yv.min()), float(yv.max())
-            xs = np.repeat(np.array([s for s, _ in self._events], dtype=float), 2)
-            ys = np.tile([lo, hi], len(self._events))
+            xs = np.repeat(np.array([s for s, _ in marks], dtype=float), 2)
+            ys = np.tile([lo, hi], len(marks))
             if self.log_y.isChecked():
                 ys = 10 ** ys
             self.markers.setData(xs, ys)
-            step, text = self._events[-1]
+            step, text = marks[-1]
             self.marker_text.setText(text)
             # a TextItem sits in view coordinates (log10 units on a log axis), inside a spike-free range
             top = min(hi, self.vb.viewRange()[1][1]) if self._robust_on else hi

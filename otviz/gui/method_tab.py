@@ -191,7 +191,13 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
             self._on_branches(payload)
         elif kind == "loaded":
             self._forget_past()
-            self.status_changed.emit(f"opened {payload.get('path') or 'the session'} at step {payload['step']}")
+            self.banner.hide()                       # a death or a refusal told before is over
+            self.panel.clear_message()
+            if payload.get("path"):
+                self.status_changed.emit(f"opened {payload['path']} at step {payload['step']}")
+            else:
+                self.status_changed.emit(f"continues from {payload.get('name') or 'a checkpoint'} "
+                                         f"at step {payload['step']}")
         elif kind == "notice":
             self.status_changed.emit(payload)
 
@@ -349,7 +355,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
         if self.view is not None:
             self.view.set_history(hist, events)       # views that draw the run's history too
         if self.host is not None:
-            self.host._twin_drew(hist)                # side B's history is drawn on A's plot, not its own
+            self.host._twin_drew(hist, events)        # side B's history is drawn on A's plot, not its own
         else:
             self.history_plot.set_history(hist, events)
         if self.recorder is not None and self.scrub is None:

@@ -28,6 +28,7 @@ class TabCompare:
         self.field_key = self.name         # the field helper keeps one request per key
         self._compare_widgets: dict[str, QtWidgets.QWidget] = {}
         self._linked: list[RangeFollower] = []        # B's plots of the data plane following A's
+        self._fork_link = None             # A's link, while B waits for the checkpoint of A it begins from
 
     @property
     def comparing(self) -> bool:
@@ -48,9 +49,17 @@ class TabCompare:
 
     # ---------------------------------------------------------------- on
     def compare_on(self, b_changes: dict | None = None, a_changes: dict | None = None) -> None:
-        """Split into A | B: B is this run's method, data and seed with `b_changes`; both start
-        together from step 0 (A with `a_changes`, if any)."""
+        """Split into A | B: B is this run's method, data and seed with `b_changes`.
+
+        With changes (a preset), both start together from step 0, A with `a_changes`, if any. Without,
+        a run under way goes on as A, and B begins as a copy of it at its present step: what B is
+        then changed to shows against A from that step on, and nothing of A's run is lost."""
         self._check_button(True)
+        if not (a_changes or b_changes) and self.link is not None and self.step > 0:
+            self._make_twin()
+            self._fork_b()
+            self._show_differences()
+            return
         if a_changes:
             self.set_params(a_changes)
         self._make_twin()
@@ -60,6 +69,38 @@ class TabCompare:
         if self.running:
             self.twin.play()                # turned on mid-run: both go on together
         self._show_differences()
+
+    def _fork_b(self) -> None:
+        """B from A's present state: the checkpoint A's worker took at its pause, or a new one."""
+        cp = self.link.checkpoint
+        if cp is not None and cp["step"] == self.step and not self.running:
+            self._start_b_from(cp)
+            return
+        self._fork_link = self.link
+        self.link.checkpointed.connect(self._fork_checkpoint_came)
+        self.link.send("checkpoint")
+
+    def _fork_checkpoint_came(self, _step: int) -> None:
+        link = self._end_fork_wait()
+        if link is not None and link is self.link and self.twin is not None:
+            self._start_b_from(link.checkpoint)
+
+    def _end_fork_wait(self):
+        """Stop waiting for A's checkpoint; the link it was asked of, if one was waited for."""
+        link, self._fork_link = self._fork_link, None
+        if link is not None:
+            link.checkpointed.disconnect(self._fork_checkpoint_came)
+        return link
+
+    def _start_b_from(self, cp: dict) -> None:
+        from otviz.gui.worker import WorkerLink
+
+        twin = self.twin
+        link = WorkerLink(self.processes.take_worker(), twin)
+        link.send("load", {"data": cp["data"], "name": "side A", "method": self.name})
+        twin.adopt(link)
+        if self.running:
+            twin.play()
 
     def _make_twin(self) -> None:
         from otviz.gui.method_tab import MethodTab
@@ -123,11 +164,12 @@ class TabCompare:
         self._compare_widgets["labelB"].setText("B: " + text)
         self.history_plot.set_overlay_label(f"A solid, B dashed · B: {text}")
 
-    def _twin_drew(self, history: tuple) -> None:
-        """Side B drew a frame: its history (steps, columns) joins A's plot, dashed."""
+    def _twin_drew(self, history: tuple, events: list) -> None:
+        """Side B drew a frame: its history (steps, columns) joins A's plot, dashed, and its changes
+        are marked there too."""
         if self.twin is None:
             return
-        self.history_plot.set_overlay(history)
+        self.history_plot.set_overlay(history, events)
         self._show_differences()
 
     # ---------------------------------------------------------------- off
@@ -139,6 +181,7 @@ class TabCompare:
         for link in self._linked:
             link.unlink()
         self._linked.clear()
+        self._end_fork_wait()
         if keep == "B" and twin.link is not None:
             link, twin.link = twin.link, None
             link.frame_ready.disconnect(twin._on_frame_ready)
@@ -151,6 +194,7 @@ class TabCompare:
             self.step, self.seed, self.running = twin.step, twin.seed, twin.running
             self.past, self.branch = twin.past, twin.branch      # B's past: its frames to scrub
             self.adopt(link)
+            self._on_running(twin.running)           # the Play button says what B's run is doing
             if self.last_frame is not None:
                 self._show(self.last_frame)
         elif twin.link is not None:
@@ -160,6 +204,7 @@ class TabCompare:
         self.view_host.layout().addWidget(view_a)
         panels = self._compare_widgets["panels"]
         self.panel_column.addWidget(self.panel, 1)
+        self.panel.show()                # A's page was hidden in the tabs while B's was on top
         panels.setParent(None)
         panels.deleteLater()
         split = self._compare_widgets["split"]
@@ -186,16 +231,24 @@ class TabCompare:
         if on:
             self.compare_on()
         elif self.twin is not None:
-            self.compare_off(self._ask_keep())
+            keep = self._ask_keep()
+            if keep is None:
+                self._check_button(True)       # cancelled: both runs go on
+            else:
+                self.compare_off(keep)
 
-    def _ask_keep(self) -> str:
+    def _ask_keep(self) -> str | None:
+        """"A", "B", or None when the user cancels (Escape or Cancel)."""
         box = QtWidgets.QMessageBox(self)
         box.setWindowTitle("Compare off")
         box.setText("Keep which run?")
         a = box.addButton("Keep A", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Keep B", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        b = box.addButton("Keep B", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(cancel)
         box.exec()
-        return "A" if box.clickedButton() is a else "B"
+        clicked = box.clickedButton()
+        return "A" if clicked is a else "B" if clicked is b else None
 
     def _presets_menu(self) -> QtWidgets.QMenu:
         menu = QtWidgets.QMenu(self)

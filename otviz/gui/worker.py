@@ -22,6 +22,7 @@ class WorkerLink(QtCore.QThread):
     frame_ready = QtCore.Signal()          # take_frame() has a frame
     message = QtCore.Signal(str, object)   # (kind, payload): ready, failed, running, notice, loaded
     died = QtCore.Signal(str)              # the process ended without being asked: one sentence why
+    checkpointed = QtCore.Signal(int)      # a checkpoint came (its step): `checkpoint` holds it
 
     def __init__(self, handle: Handle, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -82,6 +83,7 @@ class WorkerLink(QtCore.QThread):
                     self.frame_ready.emit()
             elif kind == "checkpoint":
                 self.checkpoint = payload
+                self.checkpointed.emit(int(payload["step"]))
             else:
                 self.message.emit(kind, payload)
         if not self._closing:

@@ -209,7 +209,7 @@ class TrainingLoop(FrameSender):
                              f"not {p['method']}")
         self._adopt(session)
         self._send("loaded", {"method": session.method.name, "step": session.step_count,
-                                "path": p.get("path")})
+                                "path": p.get("path"), "name": p.get("name")})
 
     def _adopt(self, session) -> None:
         self.session = session
