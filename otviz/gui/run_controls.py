@@ -24,8 +24,10 @@ class RunControls(QtWidgets.QWidget):
         self.compare.setCheckable(True)
         self.compare.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.compare.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        self.compare.setToolTip("Compare: a second run B beside this one, from the same data and seed; "
-                                "change B's parameters in its panel. The arrow holds ready-made contrasts")
+        self.compare.setToolTip("Compare: a second run B beside this one, from the same data and seed "
+                                "(a copy of this run at its present step, once it has begun); change B's "
+                                "parameters in its panel. The arrow holds ready-made contrasts, which start "
+                                "both runs from step 0")
         grid.addWidget(self.compare, 0, 3)
         grid.addWidget(self.play, 0, 0)
         grid.addWidget(self.step, 0, 1)
