@@ -25,8 +25,10 @@ def test_paused_status_names_the_step_on_screen(qtbot, open_window):
     # the step the views show is that step too
     assert tab.view.info.toPlainText().startswith(f"step {n} ")
     assert tab.last_frame["snap"].step == n
+    assert tab.timeline.label.text() == f"step {n}"         # and the past's bar
     # a single step moves both on together
     tab.controls.step.click()
     conftest.wait_step(qtbot, tab, n + 1, timeout=10_000)
     qtbot.waitUntil(lambda: window.status_label.text().startswith(f"paused at step {n + 1}   ·"), timeout=2_000)
     assert tab.view.info.toPlainText().startswith(f"step {n + 1} ")
+    assert tab.timeline.label.text() == f"step {n + 1}"

@@ -53,8 +53,8 @@ class TabTimeline:
         self.frames.add(f["step"], f["snap"])
         now = time.perf_counter()
         # the bar follows the run a few times a second: its labels' new widths would lay the window
-        # out again at every frame
-        if self.scrub is not None or now - self._bar_updated >= BAR_INTERVAL:
+        # out again at every frame. A frame drawn while paused may be the last for a while: it is shown.
+        if self.scrub is not None or not f.get("running", True) or now - self._bar_updated >= BAR_INTERVAL:
             self._bar_updated = now
             self._update_bar()
 
