@@ -88,6 +88,9 @@ def test_two_views_side_by_side_fit_a_small_screen(qtbot, open_window):
         qtbot.wait(50)
         assert win.minimumSizeHint().width() <= 1366, name
         assert win.width() <= 1366, name
+        split = tab._compare_widgets["split"]
+        wa, wb = split.sizes()
+        assert abs(wa - wb) <= 0.1 * (wa + wb), (name, wa, wb)       # half the width each
         for view in (tab.view, tab.twin.view):
             for plot in view.plots().values():
                 if not hasattr(plot, "getPlotItem"):

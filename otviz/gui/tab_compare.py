@@ -137,6 +137,9 @@ class TabCompare:
             split.addWidget(box)
             self._compare_widgets[f"label{side}"] = label
         self.view_host.layout().addWidget(split)
+        # half the width each: left to their size hints, a side whose view had been laid out wide
+        # (A's, before B came) would take most of it
+        split.setSizes([1_000_000, 1_000_000])
         panels = QtWidgets.QTabWidget()
         panels.addTab(self.panel, "A")
         panels.addTab(twin.panel, "B")
