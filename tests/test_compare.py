@@ -172,3 +172,29 @@ def test_the_window_can_read_presets_and_write_the_csv_without_torch():
     b.add_event(2, "lr=0.1")
     assert compare_csv_text(a, b, "A: lr=1; B: lr=2").splitlines() == [
         "step,A.loss,B.loss,changes", "0,,,A: lr=1; B: lr=2", "1,1,2,", "2,0.5,1,B: lr=0.1"]
+
+
+def test_headless_picture_draws_both_histories_on_one_plot(qtbot):
+    from otviz.gui.headless_compare import CompareRenderer
+    from otviz.session.session import Session
+
+    cls = method_class("sinkhorn")
+    a = Session(cls(cls.Config(n_points=20, eps=0.01), seed=0))
+    b = Session(cls(cls.Config(n_points=20, eps=1.0), seed=0))
+    cmp = Compare(a, b)
+    for _ in range(6):
+        cmp.step()
+    r = CompareRenderer(cmp, size=(1200, 600))
+    try:
+        r.draw()
+        assert all(side.history is None for side in r.sides)          # one plot for both, not one each
+        r.history.choice.setCurrentText("cost")
+        xa, ya = r.history.curve.getData()
+        xb, yb = r.history.overlay.getData()
+        np.testing.assert_array_equal(xa, np.arange(1, 7))
+        np.testing.assert_array_equal(xb, np.arange(1, 7))
+        np.testing.assert_allclose(ya, a.history.column("cost"))
+        np.testing.assert_allclose(yb, b.history.column("cost"))
+        assert r.history.height() >= 100
+    finally:
+        r.close()

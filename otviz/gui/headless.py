@@ -68,7 +68,8 @@ class RenderedWidget:
 class HeadlessRenderer(RenderedWidget):
     """The method's views and history plot in an unshown widget of a fixed size."""
 
-    def __init__(self, session: Session, size: tuple[int, int] = (1280, 800)):
+    def __init__(self, session: Session, size: tuple[int, int] = (1280, 800), history: bool = True):
+        """`history`: the run's history plot below the views (A | B draws one for both sides)."""
         self.app = ensure_app()
         from PySide6 import QtCore, QtWidgets
 
@@ -82,9 +83,10 @@ class HeadlessRenderer(RenderedWidget):
         lay = QtWidgets.QVBoxLayout(self.widget)
         self.view = view_class(m.name)(m.info)
         self.view.edit_requested.connect(self._edit)
-        self.history = HistoryPlot(m.metrics)
         lay.addWidget(self.view, 4)
-        lay.addWidget(self.history, 1)
+        self.history = HistoryPlot(m.metrics) if history else None
+        if self.history is not None:
+            lay.addWidget(self.history, 1)
         self.widget.resize(*size)
         self.widget.show()
 
@@ -96,11 +98,16 @@ class HeadlessRenderer(RenderedWidget):
         # now, and the fields are computed again over it
         if self.view.flush_view_edits():
             self.view.update_snapshot(s.method.snapshot())
-        h = s.history
-        history, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
+        history, events = self.history_columns()
         self.view.set_history(history, events)        # the view's own panels over steps: the whole run
-        self.history.set_history(history, events)
+        if self.history is not None:
+            self.history.set_history(history, events)
         self.app.processEvents()
+
+    def history_columns(self) -> tuple[tuple, list]:
+        """((steps, {metric: column}), events) of the run."""
+        h = self.session.history
+        return (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
 
     def _edit(self, action: str, payload) -> None:
         # what the views show goes to the method itself (a heatmap then covers its plot); data edits
