@@ -192,7 +192,7 @@ class RealNVPView(DrawTargetMixin, MethodView):
         fwd = self.direction.currentIndex() == 0
         where = ("x" if self.t == 0 else "z" if self.t == n else "") if fwd else \
             ("z" if self.t == 0 else "x" if self.t == n else "")
-        self.layer_plot.setTitle(f"{'forward' if fwd else 'inverse'}: after {self.t:.2f} of {n} layers"
+        self.layer_plot.setTitle(f"{'forward' if fwd else 'inverse'}: after {round(self.t, 2):g} of {n} layers"
                                  + (f" ({where}-space)" if where else ""))
         self.layer_label.setText(f"{self.t:.1f} / {n}" if f else f"{int(self.t)} / {n}")
         if fit:

@@ -188,7 +188,7 @@ class SinkhornView(MethodView):
         text = f"ε = {s.eps:.3g}   ⟨P,C⟩ = {s.cost:.6g}"
         if s.exact_cost is not None:
             text += f"   exact OT = {s.exact_cost:.6g}"
-        text += f"\n{s.n_iter} iterations, marginal error {s.marginal_error:.1e}"
+        text += f"\n{s.n_iter} iteration{'' if s.n_iter == 1 else 's'}, marginal error {s.marginal_error:.1e}"
         self.info.setText(text)
         C, P = s.cost_matrix, s.plan
         # the method sends C and P with the points ordered along the clouds' main axis: say so

@@ -43,7 +43,8 @@ class TimelineBar(QtWidgets.QWidget):
                                "from); beyond it older frames are thinned, never the newest")
         self.budget.editingFinished.connect(lambda: self.budget_changed.emit(self.budget.value()))
         self.memory = QtWidgets.QLabel()
-        self.memory.setMinimumWidth(self.memory.fontMetrics().horizontalAdvance("0000 of"))
+        self.memory.setMinimumWidth(self.memory.fontMetrics().horizontalAdvance("memory 0000 MB of"))
+        self.memory.setToolTip("Memory this tab's past takes now, of the most it may take")
         lay.addWidget(QtWidgets.QLabel("past:"))
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.label)
@@ -76,7 +77,7 @@ class TimelineBar(QtWidgets.QWidget):
         self.live.setEnabled(on)
 
     def set_memory(self, used_bytes: int) -> None:
-        self.memory.setText(f"{used_bytes / 2**20:.0f} of")
+        self.memory.setText(f"memory {used_bytes / 2**20:.0f} MB of")
 
     def set_branches(self, branches: list[dict], current: int | None) -> None:
         self.branches.blockSignals(True)
