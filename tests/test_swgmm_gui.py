@@ -89,7 +89,8 @@ def test_bad_angles_are_refused_with_reason(qtbot, window):
     row.editor.setText("x, north")
     row.editor.editingFinished.emit()
     qtbot.waitUntil(lambda: "not an angle" in tab.panel.message.text(), timeout=60_000)
-    assert tab.banner.isVisible() and "fixed directions" in tab.banner.text()
+    # said at the control it names, not again above the views
+    assert tab.panel.row_errors["fixed_directions"].isVisible() and not tab.banner.isVisible()
     # the worker refused it and resent the config in force: the panel shows it again
     qtbot.waitUntil(lambda: tab.link is not None and tab.last_frame is not None and "config" in tab.last_frame,
                     timeout=10_000)

@@ -275,9 +275,13 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
                 self.link.send("device", name)
 
     def show_error(self, message: str) -> None:
-        self.banner.setText(message)
-        self.banner.show()
-        self.panel.show_message(message)
+        # said once where it belongs: at the control it names, else above the views (the panel's top
+        # line says it too, beside the controls being edited); the status bar tells it as it comes
+        if self.panel.show_message(message):
+            self.banner.hide()
+        else:
+            self.banner.setText(message)
+            self.banner.show()
         self.status_changed.emit(message)
         self.panel.set_config(self.config)
 
