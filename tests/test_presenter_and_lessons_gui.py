@@ -85,3 +85,25 @@ def test_a_lesson_plays_in_the_window(qtbot, open_window):
                     and tab.step == 100, timeout=60_000)
     dock.end()
     assert not ov.caption.isVisible() and ov.highlighted() is None
+
+    # a run under way in the lesson's tab is replaced only once the user agrees
+    asked = []
+    answer = QtWidgets.QMessageBox.StandardButton.Cancel
+
+    def question(*args, **kwargs):
+        asked.append(args[2])
+        return answer
+
+    orig, QtWidgets.QMessageBox.question = QtWidgets.QMessageBox.question, question
+    try:
+        dock.choice.setCurrentIndex(dock.choice.findData("swgmm_directions"))
+        step = tab.step
+        dock.start_button.click()
+        assert asked and f"at step {step}" in asked[0] and dock.player is None and tab.step == step
+        answer = QtWidgets.QMessageBox.StandardButton.Ok
+        dock.start_button.click()
+        assert dock.player is not None and dock.player.index == -1
+        qtbot.waitUntil(lambda: tab.step == 0, timeout=20_000)
+    finally:
+        QtWidgets.QMessageBox.question = orig
+    dock.end()

@@ -54,13 +54,31 @@ class LessonDock(QtWidgets.QDockWidget):
         lay.addStretch(1)
         rows.addWidget(self.status)
         self.setWidget(body)
-        self.start_button.clicked.connect(lambda: self.start(self.choice.currentData()))
+        self.start_button.clicked.connect(self._start_clicked)
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
         self.restart_button.clicked.connect(self.restart)
         self.stop_button.clicked.connect(self.end)
         self._enable()
         self.hide()
+
+    def _start_clicked(self) -> None:
+        name = self.choice.currentData()
+        lesson = self.lessons.get(name or "")
+        if lesson is not None and self._may_replace(self.window.tab_by_name[lesson.method]):
+            self.start(name)
+
+    def _may_replace(self, tab) -> bool:
+        """A lesson trains a run of its own from step 0: one under way in its tab is lost, so ask first."""
+        if tab.step <= 0 and not tab.running:
+            return True
+        answer = QtWidgets.QMessageBox.question(
+            self, "Start the lesson",
+            f"The lesson trains a new run in the {tab.info.title} tab from step 0: the run there, at step "
+            f"{tab.step}, will be replaced. Save it first (File ▸ Save session…) to keep it.",
+            QtWidgets.QMessageBox.StandardButton.Ok | QtWidgets.QMessageBox.StandardButton.Cancel,
+            QtWidgets.QMessageBox.StandardButton.Ok)
+        return answer == QtWidgets.QMessageBox.StandardButton.Ok
 
     def start(self, name: str | None) -> LessonPlayer | None:
         """Play the lesson `name` in its tab, from its first caption."""
