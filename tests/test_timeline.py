@@ -387,6 +387,22 @@ def test_a_lighter_session_file_thins_its_keyframes_and_still_forks_exactly(tmp_
     assert [s2.step() for _ in range(5)] == [s.step() for _ in range(5)]
 
 
+def test_a_session_file_holds_at_most_its_share_of_the_past(tmp_path, monkeypatch):
+    import otviz.session.file as file
+
+    s = session("coulomb", every=2)
+    for _ in range(40):
+        s.step()
+    full = tmp_path / "full.otviz"
+    save_session(full, s)
+    monkeypatch.setattr(file, "SAVED_TIMELINE_BYTES", s.timeline.memory_bytes() // 3)
+    capped = tmp_path / "capped.otviz"
+    save_session(capped, s)                                   # no size asked for: the default cap
+    assert capped.stat().st_size < full.stat().st_size / 2
+    s2, _ = load_session(capped)
+    assert s2.timeline.memory_bytes() <= s.timeline.memory_bytes() // 3 + s.timeline.branches[0].keyframes[0].nbytes
+
+
 def test_sharing_compares_bits():
     from otviz.session.sharing import _same_array, _same_tensor
 

@@ -23,6 +23,10 @@ FORMAT = "otviz-session"
 # 2: the timeline (keyframes and branches); files of version 1 open with a timeline that begins at
 # their state
 VERSION = 2
+# A session file carries at most this much of the run's past: its keyframes are thinned as a full
+# memory budget would thin them, so a fork stays possible at every step (replaying a little further).
+# The whole past of a GAN trained a few minutes is a hundred megabytes: too much for a file to share.
+SAVED_TIMELINE_BYTES = 25_000_000
 
 
 def _encode(obj: Any, memo: dict | None = None) -> Any:
@@ -64,8 +68,10 @@ def _decode(obj: Any, memo: dict | None = None) -> Any:
 
 def save_session(path: str | Path, session: Session, extra: dict | None = None,
                  timeline_bytes: int | None = None) -> None:
-    """Write the session atomically, its timeline included (thinned to `timeline_bytes`, if given, for a
-    lighter file). `extra` holds view settings worth restoring (plain values)."""
+    """Write the session atomically, its timeline included, thinned to `timeline_bytes` (by default
+    SAVED_TIMELINE_BYTES) for a lighter file. `extra` holds view settings worth restoring (plain values)."""
+    if timeline_bytes is None:
+        timeline_bytes = SAVED_TIMELINE_BYTES
     with atomic_path(path) as tmp:
         torch.save(_document(session, extra, timeline_bytes=timeline_bytes), tmp)
 
