@@ -4,9 +4,9 @@ Side B is a MethodTab of its own (its worker process, frames, history and panel)
 tab: its views stand beside A's with linked axes, its panel beside A's panel, its history overlaid
 dashed on A's history plot, and A's Play, Pause, Step and Reset drive both. Turned on with a run under
 way, B begins as a copy of it (A's worker's checkpoint); a preset starts both from step 0. Turning
-Compare off keeps the side the user chooses: keeping B hands B's worker and run to the tab. Mixed into MethodTab, whose
-attributes it uses (name, processes, config, seed, device, view, view_host, panel, panel_column,
-history, history_plot, link, status_changed).
+Compare off keeps the side the user chooses: keeping B hands B's worker and run to the tab. Mixed
+into MethodTab, whose attributes it uses (name, processes, config, seed, device, view, view_host,
+panel, panel_column, history, history_plot, link, status_changed).
 """
 from __future__ import annotations
 
