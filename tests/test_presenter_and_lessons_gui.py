@@ -31,6 +31,10 @@ def test_presenter_mode_toggles_and_restores_the_layout(qtbot, open_window):
     conftest.wait_first_frame(qtbot, tab)
     app = QtWidgets.QApplication.instance()
     font0 = app.font().pointSizeF()
+    caption = stage(tab).caption
+    stage(tab).set_caption("a caption long enough to wrap onto a second line when the type is large, "
+                           "and to stay on fewer lines at the desktop's size of type")
+    height0 = caption.height()
     sizes0, widths0 = styles(tab)
     assert sizes0 and widths0
     side = side_panel(tab)
@@ -55,6 +59,8 @@ def test_presenter_mode_toggles_and_restores_the_layout(qtbot, open_window):
     assert side.isVisible() and win.menuBar().isVisible() and not badge.isVisible()
     assert app.font().pointSizeF() == pytest.approx(font0)
     assert styles(tab) == (sizes0, widths0)
+    assert caption.height() == height0                        # the caption's box shrinks with its type
+    stage(tab).set_caption("")
 
 
 def test_a_lesson_plays_in_the_window(qtbot, open_window):

@@ -8,6 +8,7 @@ CAPTION_STYLE = ("QLabel {{ background: rgba(20, 24, 32, 215); color: white; bor
 BADGE_STYLE = ("QLabel {{ background: rgba(255, 255, 255, 225); color: #202020; border: 1px solid #888; "
                "border-radius: 5px; padding: 2px 8px; font-size: {size}pt; font-weight: bold; }}")
 HIGHLIGHT_COLOR = "#ff9800"
+QWIDGETSIZE_MAX = (1 << 24) - 1        # Qt's largest widget size
 
 
 class StageOverlay(QtCore.QObject):
@@ -63,6 +64,10 @@ class StageOverlay(QtCore.QObject):
             room = w - 2 * m - (self.badge.width() + m if self.badge.isVisible() else 0)
             width = max(200, min(room, round(900 * self.scale)))
             self.caption.setFixedWidth(width)
+            # a fixed height bounds what heightForWidth answers: free it first, or the caption keeps
+            # the height of larger type (presenter mode) after the type is smaller again
+            self.caption.setMinimumHeight(0)
+            self.caption.setMaximumHeight(QWIDGETSIZE_MAX)
             self.caption.setFixedHeight(self.caption.heightForWidth(width))
             self.caption.move(m, m)
             self.caption.raise_()
