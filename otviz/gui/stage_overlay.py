@@ -13,7 +13,8 @@ QWIDGETSIZE_MAX = (1 << 24) - 1        # Qt's largest widget size
 
 class StageOverlay(QtCore.QObject):
     """A caption along the top of `host` and a step badge in its top-right corner, kept in place as
-    `host` is resized. Both are children of `host`, so snapshots and recordings of it include them."""
+    `host` is resized, in a band above what `host` lays out. Both are children of `host`, so snapshots
+    and recordings of it include them."""
 
     def __init__(self, host: QtWidgets.QWidget):
         super().__init__(host)
@@ -71,6 +72,18 @@ class StageOverlay(QtCore.QObject):
             self.caption.setFixedHeight(self.caption.heightForWidth(width))
             self.caption.move(m, m)
             self.caption.raise_()
+        self._make_room(m)
+
+    def _make_room(self, m: int) -> None:
+        """The plots move down below the caption and the badge, which would hide their titles, legends
+        and the view's own controls."""
+        lay = self.host.layout()
+        if lay is None:
+            return
+        shown = [x.height() for x in (self.caption, self.badge) if not x.isHidden()]
+        top = max(shown) + 2 * m if shown else 0
+        if lay.contentsMargins().top() != top:
+            lay.setContentsMargins(0, top, 0, 0)
 
     def highlight(self, widget: QtWidgets.QWidget | None) -> None:
         """A coloured frame round `widget` (one of the views), or none."""
