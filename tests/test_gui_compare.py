@@ -152,3 +152,27 @@ def test_compare_mid_run_begins_b_at_a_s_step_and_off_restores_the_panel(qtbot, 
     tab.compare_off("A")
     assert tab.panel.isVisibleTo(tab) and tab.panel.rows["eps"].isVisibleTo(tab)
     assert tab.config.eps == 0.5
+
+
+def test_a_views_numbers_wrap_in_a_narrow_plot_and_not_in_a_wide_one(qtbot):
+    """In A | B a plot is half as wide: its line of numbers goes on more lines instead of being cut."""
+    import pyqtgraph as pg
+
+    from otviz.gui.view_base import CornerText
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(220, 200)
+    plot.show()
+    vb = plot.getPlotItem().getViewBox()
+    text = CornerText(vb)
+    line = "step 123   modes 20/25 (80%)   high quality 2.6%   ε = 2.95"
+    text.setText(line)
+    qtbot.waitUntil(lambda: 0 < vb.width() < 220, timeout=2000)
+    narrow = text.textItem.boundingRect()
+    assert narrow.width() <= vb.width() and text.textItem.toPlainText() == line     # all of it
+    plot.resize(1200, 200)
+    qtbot.waitUntil(lambda: vb.width() > 800, timeout=2000)
+    wide = text.textItem.boundingRect()
+    assert wide.width() < vb.width() - 100 and wide.height() < narrow.height()       # one line, no wider
+    assert text.pos().y() == pytest.approx(vb.height() - 4)                          # still in its corner

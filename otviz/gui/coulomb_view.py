@@ -6,7 +6,8 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from otviz.gui.fastpoints import FastScatter
-from otviz.gui.view_base import FAKE, MethodView, RangeFollower, make_heatmap, make_plot, set_heatmap
+from otviz.gui.view_base import (FAKE, CornerText, MethodView, RangeFollower, make_heatmap, make_plot,
+                                 set_heatmap)
 from otviz.methods.coulomb_config import CoulombSnapshot
 
 CAUGHT = (20, 150, 70, 255)          # a centre with generated points on it
@@ -26,9 +27,7 @@ class CoulombView(MethodView):
         self.centers = pg.ScatterPlotItem(size=2 * CENTRE_RADIUS, pxMode=False, symbol="o", brush=None)
         for item in (self.fake, self.gmm, self.centers):
             self.samples.addItem(item)
-        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 190))
-        self.info.setParentItem(self.samples.getPlotItem().vb)
-        self.samples.getPlotItem().vb.sigResized.connect(self._place_info)
+        self.info = CornerText(self.samples.getPlotItem().vb, fill=pg.mkBrush(255, 255, 255, 190))
 
         # (b) D's output over the plane: low (red) where real points lack fakes
         self.potential = make_plot("D's potential Φ (red: low, fakes are drawn there)", x="x", y="y")
@@ -78,9 +77,6 @@ class CoulombView(MethodView):
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"samples": self.samples, "potential": self.potential}
-
-    def _place_info(self) -> None:
-        self.info.setPos(6, self.samples.getPlotItem().vb.height() - 4)
 
     def update_snapshot(self, s: CoulombSnapshot) -> None:
         self.fake.setData(s.fake)

@@ -5,8 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, StickyViewBox, make_heatmap, make_plot,
-                                 set_heatmap)
+from otviz.gui.view_base import (ACCENT, FAKE, REAL, CornerText, MethodView, StickyViewBox, make_heatmap,
+                                 make_plot, set_heatmap)
 from otviz.methods.sinkhorn_config import SinkhornSnapshot
 
 ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
@@ -129,9 +129,7 @@ class SinkhornView(MethodView):
         self.tgt = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(FAKE), pen=pg.mkPen("w"), name="target")
         self.clouds.addItem(self.src)
         self.clouds.addItem(self.tgt)
-        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1))
-        self.info.setParentItem(self.clouds.getPlotItem().vb)
-        self.vb.sigResized.connect(lambda: self.info.setPos(6, self.vb.height() - 4))
+        self.info = CornerText(self.clouds.getPlotItem().vb)
 
     def _build_convergence(self) -> None:
         """The marginal error per iteration, on a log axis labelled at powers of ten."""

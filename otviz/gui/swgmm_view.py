@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtWidgets
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.flow_layout import FlowLayout
 from otviz.gui.history_plot import show_empty_steps, steps_axis
-from otviz.gui.view_base import ACCENT, FAKE, REAL, MethodView, make_plot
+from otviz.gui.view_base import ACCENT, FAKE, REAL, CornerText, MethodView, make_plot
 from otviz.methods.swgmm_config import FIXED_PRESETS, SWGMMSnapshot
 
 MAX_TRACE = 4000                # frames kept in the nll trace
@@ -83,9 +83,7 @@ class SWGMMView(MethodView):
             self.fit.addItem(it)
         self.fit.addItem(self.points)
         self.points.setZValue(-1)
-        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 1))
-        self.info.setParentItem(self.fit.getPlotItem().vb)
-        self.fit.getPlotItem().vb.sigResized.connect(self._place_info)
+        self.info = CornerText(self.fit.getPlotItem().vb)
 
     def _build_axis_views(self) -> None:
         """(b) each point's share of W_p^p along the axis; (c) CDF alignment: the empirical
@@ -154,9 +152,6 @@ class SWGMMView(MethodView):
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
         return {"fit": self.fit, "cost": self.cost, "cdf": self.cdf, "nll": self.nllp}
-
-    def _place_info(self) -> None:
-        self.info.setPos(6, self.fit.getPlotItem().vb.height() - 4)
 
     def _fixed_entered(self) -> None:
         self.param_requested.emit({"fixed_directions": self.fixed_box.currentText().strip() or "none"})

@@ -259,6 +259,36 @@ def _shrinkable_title(label: pg.LabelItem) -> None:
     update_min()
 
 
+class CornerText(pg.TextItem):
+    """A view's line of numbers in a corner of a plot's view box (bottom-left, or top-left), kept there
+    as the plot is resized and wrapped when wider than the plot: a narrow one, as in A | B, shows it
+    whole on more lines instead of cutting it off."""
+
+    def __init__(self, vb: pg.ViewBox, top: bool = False, fill=None):
+        super().__init__(color=(20, 20, 20), anchor=(0, 0 if top else 1), fill=fill)
+        self.setParentItem(vb)
+        self._vb, self._top = vb, top
+        vb.sigResized.connect(self._place)
+        self._place()
+
+    def setText(self, text: str, color=None) -> None:
+        super().setText(text, color)
+        if getattr(self, "_vb", None) is not None:      # (TextItem's own __init__ sets a text first)
+            self._fit()
+
+    def _fit(self) -> None:
+        room = max(self._vb.width() - 12, 60.0)
+        t = self.textItem
+        t.setTextWidth(-1)                      # its own width, unless that is wider than the plot
+        if t.boundingRect().width() > room:
+            t.setTextWidth(room)
+        self.updateTextPos()
+
+    def _place(self) -> None:
+        self._fit()
+        self.setPos(4, 4) if self._top else self.setPos(6, self._vb.height() - 4)
+
+
 def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True,
                  bounds: bool = True) -> pg.ImageItem:
     """An ImageItem under everything else in `plot`, with a colour map (and a colour bar). bounds=False:

@@ -8,8 +8,8 @@ from PySide6 import QtCore, QtWidgets
 from otviz.core import divergences as dv
 from otviz.gui.fastpoints import FastScatter
 from otviz.gui.draw_target import DrawTargetMixin, DrawViewBox
-from otviz.gui.view_base import (ACCENT, FAKE, REAL, MethodView, RangeFollower, make_heatmap, make_plot,
-                                 set_heatmap)
+from otviz.gui.view_base import (ACCENT, FAKE, REAL, CornerText, MethodView, RangeFollower, make_heatmap,
+                                 make_plot, set_heatmap)
 from otviz.methods.wgan_config import WGANSnapshot
 
 THETA_MAX = 1.0
@@ -157,9 +157,7 @@ class WGANView(DrawTargetMixin, MethodView):
         for item in (self.centers, self.fake, self.real, self.drawn):   # real clusters are tight: on top
             self.samples.addItem(item)
         self.drawn.setVisible(False)
-        self.info = pg.TextItem(color=(20, 20, 20), anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 190))
-        self.info.setParentItem(self.samples.getPlotItem().vb)
-        self.info.setPos(4, 4)
+        self.info = CornerText(self.samples.getPlotItem().vb, top=True, fill=pg.mkBrush(255, 255, 255, 190))
 
         self.critic = make_plot(CRITIC_TITLE.format(unit=""))
         self.heat = make_heatmap(self.critic, "viridis", bounds=False)
