@@ -49,7 +49,22 @@ def test_killed_worker_is_reported_and_play_continues_from_the_checkpoint(qtbot,
     assert tab.step == shown and tab.last_frame is not None              # the last frame stays on screen
     tab.controls.play.click()
     qtbot.waitUntil(lambda: tab.link is not None and tab.step > saved, timeout=60_000)
-    assert not tab.banner.isVisible()
+    assert not tab.banner.isVisible() and not tab.panel.message.isVisible()    # the death is told no more
+
+
+def test_a_bad_file_opened_from_the_dialog_is_told_there_only(qtbot, open_window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    bad = tmp_path / "broken.otviz"
+    bad.write_bytes(b"not a session at all")
+    told = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a, **k: told.append(a[2]))
+    win.open_session(str(bad), dialog=True)
+    qtbot.waitUntil(lambda: bool(told), timeout=30_000)
+    assert told[0] == "broken.otviz is not an otviz session file"
+    assert not tab.banner.isVisible() and not tab.panel.message.isVisible()     # the tab's run is not at fault
 
 
 def test_closing_mid_run_ends_every_process(qtbot, open_window):

@@ -231,9 +231,11 @@ class MainWindow(QtWidgets.QMainWindow):
             if kind == "failed":
                 link.message.disconnect(on_message)
                 link.close(1.0)
-                self._report(payload, error=True)
-                if dialog:
+                if dialog:                  # asked for in a dialog: answered in one, not also in the tab
+                    self._report(payload)
                     QtWidgets.QMessageBox.warning(self, "Cannot open session", payload)
+                else:
+                    self._report(payload, error=True)
             elif kind == "loaded":
                 link.message.disconnect(on_message)
                 tab = self.tab_by_name.get(payload["method"])
