@@ -286,7 +286,10 @@ class CornerText(pg.TextItem):
 
     def _place(self) -> None:
         self._fit()
-        self.setPos(4, 4) if self._top else self.setPos(6, self._vb.height() - 4)
+        if self._top:
+            self.setPos(4, 4)
+        else:
+            self.setPos(6, self._vb.height() - 4)
 
 
 def make_heatmap(plot: pg.PlotItem | pg.PlotWidget, cmap: str = "viridis", bar: bool = True,
