@@ -98,16 +98,11 @@ class HeadlessRenderer(RenderedWidget):
         # now, and the fields are computed again over it
         if self.view.flush_view_edits():
             self.view.update_snapshot(s.method.snapshot())
-        history, events = self.history_columns()
+        history, events = s.history.drawn()
         self.view.set_history(history, events)        # the view's own panels over steps: the whole run
         if self.history is not None:
             self.history.set_history(history, events)
         self.app.processEvents()
-
-    def history_columns(self) -> tuple[tuple, list]:
-        """((steps, {metric: column}), events) of the run."""
-        h = self.session.history
-        return (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
 
     def _edit(self, action: str, payload) -> None:
         # what the views show goes to the method itself (a heatmap then covers its plot); data edits

@@ -44,7 +44,7 @@ class CompareRenderer(RenderedWidget):
     def draw(self) -> None:
         for side in self.sides:
             side.draw()
-        a, b = (side.history_columns() for side in self.sides)
+        a, b = (side.session.history.drawn() for side in self.sides)
         self.history.set_history(*a)
         self.history.set_overlay(*b)
         self.app.processEvents()

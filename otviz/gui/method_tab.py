@@ -354,8 +354,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
         self._remember(f)
         if self.view is not None and self.scrub is None:      # the past on screen stays until End or Play
             self.view.update_snapshot(f["snap"])
-        h = self.history
-        hist, events = (h.steps, {n: h.column(n) for n in h.names}), list(h.events)
+        hist, events = self.history.drawn()
         if self.view is not None:
             self.view.set_history(hist, events)       # views that draw the run's history too
         if self.host is not None:

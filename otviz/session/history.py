@@ -100,6 +100,10 @@ class History:
     def column(self, name: str) -> np.ndarray:
         return self._data[: self._n, 1 + self.names.index(name)].copy()
 
+    def drawn(self) -> tuple[tuple[np.ndarray, dict[str, np.ndarray]], list[tuple[int, str]]]:
+        """((steps, {metric: column}), events): what a plot of the history draws."""
+        return (self.steps, {n: self.column(n) for n in self.names}), list(self.events)
+
     def last(self) -> dict[str, float]:
         if not self._n:
             return {}
