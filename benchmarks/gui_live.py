@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADLESS = """
 import sys, time
 from otviz.core.runtime import configure_process
+from otviz.util.cores import take_all_cores
+take_all_cores()
 configure_process()
 from otviz.methods import method_class
 from otviz.session.session import Session
@@ -108,7 +110,9 @@ def play_tabs(seconds: float, size=(1400, 900)) -> tuple[list[dict], tuple[float
     from otviz.gui.app import disable_qt_gui_thread_pool
     from otviz.gui.main_window import MainWindow
     from otviz.methods import method_names
+    from otviz.util.cores import keep_window_on_one_core
 
+    keep_window_on_one_core()
     disable_qt_gui_thread_pool()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     win = MainWindow()

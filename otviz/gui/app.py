@@ -33,6 +33,9 @@ def app_icon():
 
 
 def run_app(seed: int = 0, device: str = "cpu", session: str | None = None) -> int:
+    from otviz.util.cores import keep_window_on_one_core
+
+    keep_window_on_one_core()
     disable_qt_gui_thread_pool()
     from PySide6 import QtWidgets
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from otviz.util.atomic import temp_beside
+from otviz.util.cores import every_core
 
 FORMATS = {".gif": "gif", ".apng": "apng", ".png": "apng", ".mp4": "mp4"}
 
@@ -52,7 +53,8 @@ class AnimationWriter:
         else:
             kw = dict(codec="libx264", pix_fmt_out="yuv420p", output_params=["-crf", "20", "-f", "mp4"])
         self._gen = imageio_ffmpeg.write_frames(str(self._tmp), (width, height), **common, **kw)
-        self._gen.send(None)
+        with every_core():                  # ffmpeg starts here, and encodes beside the window, not on its core
+            self._gen.send(None)
 
     def add(self, frame: np.ndarray) -> None:
         frame = np.asarray(frame)

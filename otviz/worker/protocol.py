@@ -58,17 +58,20 @@ class Channel:
 
 
 def open_child_channel(conn: Connection, nice: int = 0) -> Channel:
-    """What a worker or helper process does first: take its priority and the process-wide settings
-    (one torch thread, the allocator), then wrap its end of the pipe."""
+    """What a worker or helper process does first: take its priority, every core (the window that
+    started it keeps to one), and the process-wide settings (one torch thread, the allocator), then
+    wrap its end of the pipe."""
     import os
 
     from otviz.core.runtime import configure_process
+    from otviz.util.cores import take_all_cores
 
     if nice:
         try:
             os.nice(nice)
         except OSError:
             pass
+    take_all_cores()
     configure_process()
     return Channel(conn)
 

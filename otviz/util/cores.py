@@ -1,0 +1,76 @@
+"""Where the window runs on a machine with few cores: on one core of its own, while training uses all.
+
+On a machine of two to four cores the scheduler moves the GUI thread, at each of its wake-ups, onto
+whichever core looks free, and that is often the one a training step runs on: the step is put off or
+moved, and loses its caches. Kept to one core, the GUI leaves the others to training undisturbed (a
+Coulomb GAN played in the window on two cores kept 0.90–0.92 of its headless speed instead of 0.80
+to 0.85, at the same frame rate). The processes the window starts (workers, their frame painters,
+the field helper) may use every core again, the window's included, so that two runs side by side
+share the machine and their frames are not all queued behind the GUI. With more cores the scheduler
+finds training a free core anyway, and the last core of a hybrid processor is one of its slow ones:
+nothing is pinned there.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+MAX_CORES = 4
+ALL_CORES = "OTVIZ_ALL_CORES"          # set by a pinned GUI process for the processes it starts
+
+
+def keep_window_on_one_core() -> int | None:
+    """In the GUI process, before Qt or anything else starts a thread (a thread takes the cores of the
+    thread that starts it): keep to the last core this process may use, and tell the processes it
+    will start which cores they may use. The core, or None where nothing was pinned.
+    OTVIZ_PIN_WINDOW=0 turns this off."""
+    if os.environ.get("OTVIZ_PIN_WINDOW") == "0" or not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+        if not 2 <= len(allowed) <= MAX_CORES:
+            return None
+        os.sched_setaffinity(0, {allowed[-1]})
+    except OSError:
+        return None
+    os.environ[ALL_CORES] = ",".join(map(str, allowed))
+    return allowed[-1]
+
+
+def take_all_cores() -> None:
+    """In a process started by a pinned window: use every core the window was allowed."""
+    cores = _all_cores()
+    if cores:
+        try:
+            os.sched_setaffinity(0, cores)
+        except OSError:
+            pass           # the machine's cores changed since the window started: stay where we are
+
+
+@contextlib.contextmanager
+def every_core():
+    """Inside it, the calling thread of a pinned window may use every core, and so does a process it
+    starts (a video encoder must not take turns with the GUI); the thread keeps to its core again after."""
+    cores = _all_cores()
+    if not cores:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, cores)
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _all_cores() -> set[int] | None:
+    cores = os.environ.get(ALL_CORES)
+    if not cores or not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        return {int(c) for c in cores.split(",")}
+    except ValueError:
+        return None
