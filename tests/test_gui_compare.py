@@ -176,3 +176,29 @@ def test_a_views_numbers_wrap_in_a_narrow_plot_and_not_in_a_wide_one(qtbot):
     wide = text.textItem.boundingRect()
     assert wide.width() < vb.width() - 100 and wide.height() < narrow.height()       # one line, no wider
     assert text.pos().y() == pytest.approx(vb.height() - 4)                          # still in its corner
+
+
+def test_a_problem_naming_no_control_is_told_once_where_it_can_be_seen(qtbot, open_window):
+    """Above the views for the tab's own run; at the top of B's panel for side B, whose banner is never
+    shown; never in both places."""
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    problem = "the pictures could not be computed: out of memory"
+    tab.show_error(problem)
+    assert tab.banner.isVisible() and tab.banner.text() == problem
+    assert not tab.panel.message.isVisible()
+    tab.banner.hide()
+    tab.compare_on()
+    twin = tab.twin
+    twin.show_error(problem)
+    assert twin.panel.message.isVisible() and twin.panel.message.text() == problem
+    assert not tab.banner.isVisible()
+    # a ⟲ change staged on B shows B's Apply box; the A page shows A's bar instead
+    twin.panel._on_commit("n_points", 60)
+    assert twin.panel.staged_box.isVisible() and twin.panel.apply_button.isEnabled()
+    panels = tab._compare_widgets["panels"]
+    panels.setCurrentIndex(0)
+    assert not twin.panel.top_bar.isVisible() and tab.panel.top_bar.isVisible()
+    panels.setCurrentIndex(1)
+    tab.compare_off("A")
+    assert tab.panel.top_bar.isVisible() and twin.panel.top_bar.parentWidget() is twin

@@ -92,11 +92,12 @@ def test_refusal_by_the_worker_is_shown_at_the_control(qtbot, window):
     qtbot.waitUntil(lambda: err.isVisible(), timeout=10_000)
     assert "'x' is not an angle in degrees" in err.text()
     assert not panel.row_errors["n_components"].isVisible()      # only the newest refusal is marked
-    # a refusal naming no single control is said at the top of the panel, which stays in sight
+    # a refusal naming no single control is said once, above the views
     type_into(panel.rows["fixed_directions"], "none")
     type_into(panel.rows["directions"], "0")
-    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=10_000)
-    assert panel.message.text().startswith("0 directions: use at least one")
+    qtbot.waitUntil(lambda: tab.banner.isVisible(), timeout=10_000)
+    assert tab.banner.text().startswith("0 directions: use at least one")
+    assert not panel.message.isVisible()
     assert not any(e.isVisible() for e in panel.row_errors.values())
 
 

@@ -237,10 +237,10 @@ class ControlPanel(QtWidgets.QWidget):
         self.show_message(text)
         self.refused.emit(text)
 
-    def show_message(self, text: str) -> bool:
+    def show_message(self, text: str, top: bool = True) -> bool:
         """A refusal or a problem: shown at the control when it names a parameter ("<name>: why", as the
-        methods and the specs word their refusals; then True), else at the top of the panel. `message`
-        holds the text either way."""
+        methods and the specs word their refusals; then True), else at the top of the panel if `top`
+        (not where the caller tells it elsewhere). `message` holds the text either way."""
         self.message.setText(text)
         body = text.removeprefix("Refused — ")
         head, sep, why = body.partition(": ")
@@ -249,7 +249,7 @@ class ControlPanel(QtWidgets.QWidget):
             self._mark(name, why.strip())
         # once at the control is enough: a line appearing above the panel would also push the row
         # being edited away from under the pointer
-        self.message.setVisible(bool(text) and name is None)
+        self.message.setVisible(bool(text) and name is None and top)
         return name is not None
 
     def clear_message(self) -> None:

@@ -275,9 +275,9 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
                 self.link.send("device", name)
 
     def show_error(self, message: str) -> None:
-        # said once where it belongs: at the control it names, else above the views (the panel's top
-        # line says it too, beside the controls being edited); the status bar tells it as it comes
-        if self.panel.show_message(message):
+        # said once where it belongs: at the control it names, else above the views, or at the top of
+        # the panel on side B of A | B, whose own banner is never shown; the status bar tells it as it comes
+        if self.panel.show_message(message, top=self.host is not None):
             self.banner.hide()
         else:
             self.banner.setText(message)

@@ -146,6 +146,12 @@ class TabCompare:
         panels.addTab(twin.panel, "B")
         panels.setCurrentIndex(1)          # B is the side one changes
         self.panel_column.addWidget(panels, 1)
+        # the refusals and staged ⟲ changes of the panel on top stand where A's alone stood, in sight
+        # above the scrolled panels (B's were left in B's own layout, which is never shown)
+        bars = self.panel.top_bar.parentWidget().layout()
+        bars.insertWidget(bars.indexOf(self.panel.top_bar) + 1, twin.panel.top_bar)
+        panels.currentChanged.connect(self._show_top_bar)
+        self._show_top_bar(panels.currentIndex())
         self._compare_widgets.update(split=split, panels=panels)
         self._link_axes(view_a, view_b)
 
@@ -207,6 +213,9 @@ class TabCompare:
         view_a = self.view
         self.view_host.layout().addWidget(view_a)
         panels = self._compare_widgets["panels"]
+        panels.blockSignals(True)        # its pages go: no page change is to be followed now
+        twin.panel.top_bar.setParent(twin)            # B's bar goes with B
+        self.panel.top_bar.show()
         self.panel_column.addWidget(self.panel, 1)
         self.panel.show()                # A's page was hidden in the tabs while B's was on top
         panels.setParent(None)
@@ -223,6 +232,10 @@ class TabCompare:
         self._send_field_intervals()
         self._check_button(False)
         self.status_changed.emit(f"compare off: kept {keep}")
+
+    def _show_top_bar(self, page: int) -> None:
+        self.panel.top_bar.setVisible(page == 0)
+        self.twin.panel.top_bar.setVisible(page == 1)
 
     # ---------------------------------------------------------------- the button
     def _check_button(self, on: bool) -> None:
