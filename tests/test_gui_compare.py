@@ -202,3 +202,23 @@ def test_a_problem_naming_no_control_is_told_once_where_it_can_be_seen(qtbot, op
     panels.setCurrentIndex(1)
     tab.compare_off("A")
     assert tab.panel.top_bar.isVisible() and twin.panel.top_bar.parentWidget() is twin
+
+
+def test_sinkhorn_stacks_its_plots_in_a_half_and_spreads_them_again_alone(qtbot, open_window):
+    """Three columns in half of A | B left the matrices a sliver each, their titles cut off."""
+    win = open_window("sinkhorn", size=(1400, 900))
+    tab = win.tab_by_name["sinkhorn"]
+    qtbot.waitUntil(lambda: tab.view is not None and tab.view.width() > 0, timeout=10_000)
+
+    def places(view):
+        g = view.grid
+        return {name: g.getItemPosition(g.indexOf(getattr(view, name))) for name in ("clouds", "cmat", "pmat")}
+    assert places(tab.view) == {"clouds": (0, 0, 2, 1), "cmat": (0, 1, 1, 1), "pmat": (0, 2, 1, 1)}
+    tab.compare_on()
+    qtbot.wait(200)
+    for view in (tab.view, tab.twin.view):
+        assert places(view) == {"clouds": (0, 0, 1, 2), "cmat": (1, 0, 1, 1), "pmat": (1, 1, 1, 1)}
+        for name in ("cmat", "pmat", "conv", "batch"):
+            assert getattr(view, name).width() >= 180, name
+    tab.compare_off("A")
+    qtbot.waitUntil(lambda: places(tab.view)["clouds"] == (0, 0, 2, 1), timeout=5_000)

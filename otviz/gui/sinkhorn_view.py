@@ -10,6 +10,7 @@ from otviz.gui.view_base import (ACCENT, FAKE, REAL, CornerText, MethodView, Sti
 from otviz.methods.sinkhorn_config import SinkhornSnapshot
 
 ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bin
+NARROW_RATIO = 1.3     # a view narrower than this times its height stacks its plots (a side of A | B)
 
 
 class DecadeLogAxis(pg.AxisItem):
@@ -91,22 +92,45 @@ class SinkhornView(MethodView):
         self._build_convergence()
         self._build_batch()
 
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.clouds, 0, 0, 2, 1)
-        grid.addWidget(self.cmat, 0, 1)
-        grid.addWidget(self.pmat, 0, 2)
-        grid.addWidget(self.conv, 1, 1)
-        grid.addWidget(self.batch, 1, 2)
-        grid.setColumnStretch(0, 4)
-        grid.setColumnStretch(1, 2)
-        grid.setColumnStretch(2, 2)
+        self.grid = QtWidgets.QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.narrow: bool | None = None
+        self._arrange(narrow=False)
 
         self.vb.dragged.connect(self._on_drag)
         self.vb.added.connect(lambda which, xy: self.edit_requested.emit("add_point", {"which": which, "xy": xy}))
         self._last_step = 0
         self._batch_key = None
         self._order_angle = None
+
+    def _arrange(self, narrow: bool) -> None:
+        """Wide: the clouds at the left, the four small plots in two columns beside them. Narrow (half
+        of A | B): the clouds across the top, the small plots in two rows below, where three columns
+        would leave the matrices a sliver each and cut off their titles."""
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        grid = self.grid
+        for w in (self.clouds, self.cmat, self.pmat, self.conv, self.batch):
+            grid.removeWidget(w)
+        if narrow:
+            places = {self.clouds: (0, 0, 1, 2), self.cmat: (1, 0), self.pmat: (1, 1), self.conv: (2, 0),
+                      self.batch: (2, 1)}
+            columns, rows = (1, 1, 0), (3, 2, 2)
+        else:
+            places = {self.clouds: (0, 0, 2, 1), self.cmat: (0, 1), self.pmat: (0, 2), self.conv: (1, 1),
+                      self.batch: (1, 2)}
+            columns, rows = (4, 2, 2), (1, 1, 0)
+        for w, at in places.items():
+            grid.addWidget(w, *at)
+        for i, (c, r) in enumerate(zip(columns, rows)):
+            grid.setColumnStretch(i, c)
+            grid.setRowStretch(i, r)
+
+    def resizeEvent(self, event) -> None:
+        size = event.size()
+        self._arrange(narrow=size.width() < NARROW_RATIO * size.height())
+        super().resizeEvent(event)
 
     def _build_clouds(self) -> None:
         """The two clouds, one line item per opacity bin for the coupling, the exact plan, the info text."""
