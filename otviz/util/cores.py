@@ -2,9 +2,9 @@
 
 On a machine of two to four cores the scheduler moves the GUI thread, at each of its wake-ups, onto
 whichever core looks free, and that is often the one a training step runs on: the step is put off or
-moved, and loses its caches. Kept to one core, the GUI leaves the others to training undisturbed (a
-Coulomb GAN played in the window on two cores kept 0.90–0.92 of its headless speed instead of 0.80
-to 0.85, at the same frame rate). The processes the window starts (workers, their frame painters,
+moved, and loses its caches. Kept to one core, the GUI leaves the others to training undisturbed (on two
+cores, SW-GMM and Coulomb GAN played in the window kept 0.89–0.93 of their headless speed instead
+of 0.85–0.88, at the same frame rates). The processes the window starts (workers, their frame painters,
 the field helper) may use every core again, the window's included, so that two runs side by side
 share the machine and their frames are not all queued behind the GUI. With more cores the scheduler
 finds training a free core anyway, and the last core of a hybrid processor is one of its slow ones:
