@@ -20,7 +20,8 @@ def fake_affinity(monkeypatch):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: calls[-1] if calls else set(range(n)), raising=False)
         monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: calls.append(set(cpus)), raising=False)
         for var in (cores.ALL_CORES, "OTVIZ_PIN_WINDOW"):
-            monkeypatch.delenv(var, raising=False)
+            monkeypatch.setenv(var, "")           # restored (or removed) after the test, whoever sets it
+            monkeypatch.delenv(var)
         return calls
     return machine
 

@@ -39,12 +39,7 @@ def keep_window_on_one_core() -> int | None:
 
 def take_all_cores() -> None:
     """In a process started by a pinned window: use every core the window was allowed."""
-    cores = _all_cores()
-    if cores:
-        try:
-            os.sched_setaffinity(0, cores)
-        except OSError:
-            pass           # the machine's cores changed since the window started: stay where we are
+    _set(_all_cores())
 
 
 @contextlib.contextmanager
@@ -52,18 +47,12 @@ def every_core():
     """Inside it, the calling thread of a pinned window may use every core, and so does a process it
     starts (a video encoder must not take turns with the GUI); the thread keeps to its core again after."""
     cores = _all_cores()
-    if not cores:
-        yield
-        return
-    before = os.sched_getaffinity(0)
-    try:
-        os.sched_setaffinity(0, cores)
-    except OSError:
-        pass
+    before = os.sched_getaffinity(0) if cores else None
+    _set(cores)
     try:
         yield
     finally:
-        os.sched_setaffinity(0, before)
+        _set(before)
 
 
 def _all_cores() -> set[int] | None:
@@ -74,3 +63,11 @@ def _all_cores() -> set[int] | None:
         return {int(c) for c in cores.split(",")}
     except ValueError:
         return None
+
+
+def _set(cores: set[int] | None) -> None:
+    if cores:
+        try:
+            os.sched_setaffinity(0, cores)
+        except OSError:
+            pass           # the machine's cores changed since the window started: stay where we are
