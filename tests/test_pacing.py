@@ -55,3 +55,10 @@ def test_a_paused_run_sends_at_once():
     clock.sent(1.0, 0.0005, False)
     clock.in_flight = 0
     assert clock.due(1.0 + 1 / 30 + 1e-6, False) and not clock.due(1.01, False)
+
+
+def test_a_costly_first_snapshot_does_not_space_the_first_frames_of_training():
+    clock = FrameClock(max_fps=60.0, step_time=0.006)
+    clock.sent(1.0, 0.0055, True)          # the run's first snapshot, cold
+    clock.in_flight = 0
+    assert clock.due(1.02, True)           # the next at the display's rate, not 55 ms later
