@@ -90,7 +90,7 @@ def test_sinkhorn_snapshot_c_and_p_in_display_order(config):
 def test_sinkhorn_view_names_the_order_on_its_axes(renderer):
     r = renderer(session("sinkhorn", 0, dataset="moons"))
     angle = r.session.method.snapshot().order_angle
-    label = f"sorted along {angle:.0f}°".replace("-", "−")
+    label = f"sorted along {round(angle)}°".replace("-", "−")
     for plot in (r.view.cmat, r.view.pmat):
         assert label in plot.getAxis("bottom").labelString() and label in plot.getAxis("left").labelString()
 
@@ -119,3 +119,9 @@ def test_convergence_tick_labels_do_not_overlap(renderer, errors):
     rects = sorted((rect for rect, _ in labels), key=lambda q: q.top())
     for a, b in zip(rects, rects[1:]):
         assert a.bottom() <= b.top() + 0.5, [t for _, t in labels]
+
+
+@pytest.mark.parametrize("angle, text", [(-0.3, "0°"), (0.4, "0°"), (-12.6, "−13°"), (45.2, "45°")])
+def test_sinkhorn_order_angle_reads_without_a_negative_zero(angle, text):
+    from otviz.gui.sinkhorn_view import angle_label
+    assert angle_label(angle) == text

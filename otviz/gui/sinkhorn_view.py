@@ -13,6 +13,11 @@ ALPHA_BINS = 8        # assignment lines are grouped by opacity: one item per bi
 NARROW_RATIO = 1.3     # a view narrower than this times its height stacks its plots (a side of A | B)
 
 
+def angle_label(degrees: float) -> str:
+    """Whole degrees with a typographic minus; a small negative angle reads 0°, not −0°."""
+    return f"{round(degrees)}°".replace("-", "−")
+
+
 class DecadeLogAxis(pg.AxisItem):
     """A log axis labelled at powers of ten, and at 2× and 5× them only while fewer than two powers are
     in view. pyqtgraph labels every 2…9 × 10^k there; on a plot a few hundred pixels tall they overlap."""
@@ -215,7 +220,7 @@ class SinkhornView(MethodView):
         C, P = s.cost_matrix, s.plan
         # the method sends C and P with the points ordered along the clouds' main axis: say so
         angle = s.order_angle
-        deg = None if angle is None else f"{angle:.0f}°".replace("-", "−")
+        deg = None if angle is None else angle_label(angle)
         # compared as shown: the angle moves a little on every frame of a flow, and a new label lays
         # both axes out again
         if deg is not None and deg != self._order_angle:
