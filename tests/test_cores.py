@@ -53,6 +53,53 @@ def test_pinning_can_be_turned_off(fake_affinity, monkeypatch):
     assert calls == [] and cores.ALL_CORES not in os.environ
 
 
+@pytest.fixture
+def pid_affinity(monkeypatch):
+    """A window pinned on a machine of `n` cores; affinity calls on other processes are recorded."""
+    calls = []
+
+    def machine(n):
+        monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: calls.append((pid, set(cpus))), raising=False)
+        monkeypatch.setenv(cores.ALL_CORES, ",".join(map(str, range(n))))
+        return calls
+    return machine
+
+
+def test_two_runs_on_two_cores_take_turns_on_the_window_s_core(pid_affinity):
+    calls = pid_affinity(2)
+    assert cores.share_window_core(101, 202)
+    assert calls == [(101, {1}), (202, {0})]           # 101 beside the window, 202 on the other core
+    assert cores.share_window_core(202, 101)
+    assert calls[2:] == [(202, {1}), (101, {0})]       # and the other way round
+    cores.release_cores(101, 202)
+    assert calls[4:] == [(101, {0, 1}), (202, {0, 1})]
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_more_cores_leave_two_runs_to_the_scheduler(pid_affinity, n):
+    calls = pid_affinity(n)
+    assert not cores.share_window_core(101, 202)
+    assert calls == []
+
+
+def test_an_unpinned_window_shares_nothing(pid_affinity, monkeypatch):
+    calls = pid_affinity(2)
+    monkeypatch.delenv(cores.ALL_CORES)
+    assert not cores.share_window_core(101, 202)
+    cores.release_cores(101, 202)
+    assert calls == []
+
+
+def test_a_process_gone_is_not_an_error(pid_affinity, monkeypatch):
+    pid_affinity(2)
+
+    def gone(pid, cpus):
+        raise ProcessLookupError(3, "No such process")
+    monkeypatch.setattr(os, "sched_setaffinity", gone)
+    assert not cores.share_window_core(101, 202)
+    cores.release_cores(101)
+
+
 PROBE = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path

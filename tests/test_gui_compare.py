@@ -222,3 +222,33 @@ def test_sinkhorn_stacks_its_plots_in_a_half_and_spreads_them_again_alone(qtbot,
             assert getattr(view, name).width() >= 180, name
     tab.compare_off("A")
     qtbot.waitUntil(lambda: places(tab.view)["clouds"] == (0, 0, 2, 1), timeout=5_000)
+
+
+def test_the_two_workers_take_turns_on_the_window_s_core_while_both_train(qtbot, open_window, monkeypatch):
+    """On two cores one side's worker shares the window's core and trained a fifth slower: while both
+    train, the two swap every TURN_S; paused, or back to one run, every core is theirs again."""
+    from otviz.gui import tab_compare
+
+    turns, released = [], []
+    monkeypatch.setattr(tab_compare, "share_window_core", lambda a, b: turns.append((a, b)) or True)
+    monkeypatch.setattr(tab_compare, "release_cores", lambda *pids: released.append(pids))
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.compare_on()
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: tab.running and tab.twin.running and len(turns) >= 2, timeout=60_000)
+    pids = (tab.link.handle.pid, tab.twin.link.handle.pid)
+    first, second = turns[-2:]
+    assert sorted(first) == sorted(pids) and second == first[::-1]       # the sides swap at each turn
+    assert not released
+
+    tab.controls.play.click()                              # pause: each may use every core again
+    qtbot.waitUntil(lambda: released == [pids], timeout=5_000)
+    n = len(turns)
+    qtbot.wait(int(2.5 * tab_compare.TURN_S * 1000))
+    assert len(turns) == n and released == [pids]          # no turns while paused, and nothing to undo
+
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: len(turns) > n, timeout=5_000)
+    tab.compare_off("A")
+    assert released[-1] == pids

@@ -4,7 +4,8 @@ Side B is a MethodTab of its own (its worker process, frames, history and panel)
 tab: its views stand beside A's with linked axes, its panel beside A's panel, its history overlaid
 dashed on A's history plot, and A's Play, Pause, Step and Reset drive both. Turned on with a run under
 way, B begins as a copy of it (A's worker's checkpoint); a preset starts both from step 0. Turning
-Compare off keeps the side the user chooses: keeping B hands B's worker and run to the tab. Mixed
+Compare off keeps the side the user chooses: keeping B hands B's worker and run to the tab. On two
+cores the two workers take turns on the window's core, so that both train at the same speed. Mixed
 into MethodTab, whose attributes it uses (name, processes, config, seed, device, view, view_host,
 panel, panel_column, history, history_plot, link, status_changed).
 """
@@ -14,12 +15,16 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from otviz.gui.view_base import RangeFollower
+from otviz.util.cores import release_cores, share_window_core
 from otviz.session.compare import (PRESETS, b_session_path, describe_differences, differences, side_text,
                                    write_compare_csv)
 
 # s between two field states each side sends the helper: it serves both runs, so each at half the rate
 # of one run (still twice a second), which leaves the two trainings that much more of the machine
 COMPARE_FIELD_INTERVAL = 0.5
+# s each side's worker trains on the window's core before the two swap (two cores only): short enough
+# that neither side is seen to pull ahead, long against a worker's move to the other core (its caches)
+TURN_S = 0.5
 
 
 class TabCompare:
@@ -30,6 +35,11 @@ class TabCompare:
         self._compare_widgets: dict[str, QtWidgets.QWidget] = {}
         self._linked: list[RangeFollower] = []        # B's plots of the data plane following A's
         self._fork_link = None             # A's link, while B waits for the checkpoint of A it begins from
+        self._turns = QtCore.QTimer(self)  # the two workers' turns on the window's core
+        self._turns.setInterval(int(TURN_S * 1000))
+        self._turns.timeout.connect(self._take_turns)
+        self._turn = 0
+        self._turn_pids: tuple[int, ...] = ()    # the workers given a core of their own at the last turn
 
     @property
     def comparing(self) -> bool:
@@ -38,6 +48,31 @@ class TabCompare:
     def field_interval(self) -> float | None:
         """What this side's worker is told of its fields' rate (None: a single run's)."""
         return COMPARE_FIELD_INTERVAL if self.comparing or self.host is not None else None
+
+    def _take_turns(self) -> None:
+        """While both sides train, the one on the window's core and the one off it swap; else each may
+        use every core again."""
+        pids = self._training_pids()
+        if pids is None:
+            self._end_turns()
+            return
+        self._turn ^= 1
+        if share_window_core(*(pids if self._turn else pids[::-1])):
+            self._turn_pids = pids
+        else:
+            self._turns.stop()             # more cores, or no window kept to one: nothing to share
+
+    def _training_pids(self) -> tuple[int, int] | None:
+        sides = (self, self.twin)
+        if self.twin is None or not all(s.running and s.link is not None for s in sides):
+            return None
+        pids = tuple(s.link.handle.pid for s in sides)
+        return pids if None not in pids else None
+
+    def _end_turns(self) -> None:
+        if self._turn_pids:
+            release_cores(*self._turn_pids)
+            self._turn_pids = ()
 
     def _send_field_intervals(self) -> None:
         for side in (self, self.twin):
@@ -121,6 +156,7 @@ class TabCompare:
         self._place_twin()
         self._check_button(True)
         self._send_field_intervals()
+        self._turns.start()
 
     def _place_twin(self) -> None:
         twin = self.twin
@@ -188,6 +224,8 @@ class TabCompare:
         twin = self.twin
         if twin is None:
             return
+        self._turns.stop()
+        self._end_turns()
         for link in self._linked:
             link.unlink()
         self._linked.clear()

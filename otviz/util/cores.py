@@ -9,6 +9,11 @@ the field helper) may use every core again, the window's included, so that two r
 share the machine and their frames are not all queued behind the GUI. With more cores the scheduler
 finds training a free core anyway, and the last core of a hybrid processor is one of its slow ones:
 nothing is pinned there.
+
+Two runs side by side (A | B) on two cores: one worker shares the window's core, the other the
+helpers' core, and the scheduler leaves them there. The first trained a fifth slower than the second,
+so that a side changed in nothing looked slower. share_window_core lets the window swap them every
+so often, and each gets the same share.
 """
 from __future__ import annotations
 
@@ -65,9 +70,32 @@ def _all_cores() -> set[int] | None:
         return None
 
 
-def _set(cores: set[int] | None) -> None:
+def share_window_core(on_window: int, off_window: int) -> bool:
+    """On two cores with the window kept to one of them: process `on_window` trains on the window's
+    core and `off_window` on the other. Called again with the two swapped, two runs side by side take
+    turns. False where nothing was set: more cores (training has a free one), or a window not kept to
+    one core. With three or four, the two workers find the cores the window leaves free."""
+    cores = _all_cores()
+    if not cores or len(cores) != 2:
+        return False
+    window = max(cores)                # keep_window_on_one_core keeps to the last one
+    on = _set({window}, on_window)
+    off = _set(cores - {window}, off_window)
+    return on and off
+
+
+def release_cores(*pids: int) -> None:
+    """Every core of the machine again for these processes (the turns of share_window_core are over)."""
+    cores = _all_cores()
+    for pid in pids:
+        _set(cores, pid)
+
+
+def _set(cores: set[int] | None, pid: int = 0) -> bool:
     if cores:
         try:
-            os.sched_setaffinity(0, cores)
+            os.sched_setaffinity(pid, cores)
+            return True
         except OSError:
-            pass           # the machine's cores changed since the window started: stay where we are
+            pass           # the machine's cores changed since the window started, or the process is gone
+    return False
