@@ -82,11 +82,15 @@ def test_view_colours_missed_and_captured_centres(qtbot):
     assert all((pen[1] > pen[0]) == bool(c) for pen, c in zip(pens, caught))     # green caught, red missed
     assert f"modes {caught.sum()}/25" in v.info.textItem.toPlainText()
     assert set(v.plots()) == {"samples", "potential"}
-    # the centres are redrawn only when which are caught changes, and then with the new colours
+    # the centres are redrawn only when which are caught changes, and then only their colours: the
+    # spots themselves, and the faint centres over the potential, stay as they are
+    spots, faint = v.centers.data, v.centers_faint.data
     flipped = s.replace(captured=~caught, modes=int((~caught).sum()))
     v.update_snapshot(flipped)
     pens = [p.color().getRgb() for p in v.centers.data["pen"]]
     assert all((pen[1] > pen[0]) == bool(c) for pen, c in zip(pens, ~caught))
+    assert v.centers.data is spots and v.centers_faint.data is faint
+    np.testing.assert_array_equal(np.c_[v.centers.data["x"], v.centers.data["y"]], s.centers)
 
 
 def test_view_draws_a_new_gmm_and_clears_it(qtbot):

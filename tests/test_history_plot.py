@@ -94,3 +94,26 @@ def test_marker_text_is_on_the_plot_in_log_mode(qtbot, plot):
     pos = h.marker_text.pos()
     assert h.marker_text.toPlainText() == "eps0=2"
     assert x0 <= pos.x() <= x1 and y0 <= pos.y() <= y1
+
+
+def test_a_s_frames_leave_b_s_unchanged_dashed_curve_alone(qtbot, plot, monkeypatch):
+    """In A | B each of A's frames redraws the plot: B's dashed curve, unchanged since B's own last
+    frame, is not set again; a new history of B, another metric or the log scale set it."""
+    h = plot(("loss", "w2"))
+    sets = []
+    real = h.overlay.setData
+    monkeypatch.setattr(h.overlay, "setData", lambda *a, **k: (sets.append(len(a[0]) if a else 0), real(*a, **k)))
+    b = (np.arange(1.0, 51.0), {"loss": np.linspace(2, 1, 50), "w2": np.linspace(5, 3, 50)})
+    h.set_overlay(b)
+    assert sets == [50]
+    for n in (10, 11, 12):                                   # A's frames
+        show(qtbot, h, np.arange(1.0, n), {"loss": np.ones(n - 1), "w2": np.ones(n - 1)})
+    assert sets == [50]
+    h.set_overlay((b[0][:40], {k: v[:40] for k, v in b[1].items()}))     # B's next frame
+    assert sets == [50, 40]
+    h.choice.setCurrentText("w2")
+    assert len(sets) == 3 and np.allclose(h.overlay.getData()[1], b[1]["w2"][:40])
+    h.log_y.setChecked(True)
+    assert len(sets) == 4
+    h.set_overlay(None)
+    assert sets[-1] == 0 and len(h.overlay.getData()[0] if h.overlay.getData()[0] is not None else ()) == 0

@@ -171,3 +171,28 @@ def test_resent_points_keep_their_raster_and_changed_ones_are_redrawn(qtbot):
     assert w.grab().toImage() != before
     xy[:, 0] -= 1.0                              # the item keeps its own copy: the caller's edit does not reach it
     assert not np.array_equal(item.data(), xy)
+
+
+def test_the_padding_of_the_points_follows_a_zoom(qtbot):
+    """The bounding box pads the data by the point size in data units, kept between frames: a zoom
+    must renew it, or the edges of dots zoomed in on would not be repainted."""
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(400, 400)
+    s = FastScatter((0, 0, 0, 255), 4)
+    w.addItem(s)
+    w.show()
+    s.setData(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    vb = w.getPlotItem().getViewBox()
+
+    def pad_in_pixels():
+        QtWidgets.QApplication.processEvents()
+        r = s.boundingRect()
+        return (r.width() - 1.0) / 2 / s.pixelLength(pg.Point(1, 0))   # pad each side, in pixels
+
+    vb.setRange(xRange=(-1, 2), yRange=(-1, 2), padding=0)
+    assert pad_in_pixels() == pytest.approx(4, rel=0.02)
+    vb.setRange(xRange=(-10, 11), yRange=(-10, 11), padding=0)        # zoomed out 7x: pixels 7x wider
+    assert pad_in_pixels() == pytest.approx(4, rel=0.02)
+    w.resize(800, 800)                                                # a larger view: smaller pixels
+    assert pad_in_pixels() == pytest.approx(4, rel=0.02)

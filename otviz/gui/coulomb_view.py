@@ -72,7 +72,8 @@ class CoulombView(MethodView):
         self._mode = None
         self._potential = None           # the potential last drawn: frames repeat it until new fields come
         self._gmm_drawn = None           # likewise the GMM outline
-        self._centres = None             # the centres and which are caught, as last drawn
+        self._centres = None             # the centres' positions, as last drawn
+        self._caught = None              # which of them were caught, as last drawn
         self._pens = {True: pg.mkPen(CAUGHT, width=2.5), False: pg.mkPen(MISSED, width=2.5)}
 
     def plots(self) -> dict[str, QtWidgets.QWidget]:
@@ -83,12 +84,15 @@ class CoulombView(MethodView):
         self.fake_faint.setData(s.fake)
         # The centres, their colours and the GMM change far less often than the points: rebuilding
         # them (25 pens, a spot each, a path of 25 ellipses) at every frame took a fifth of the frame.
-        centres = (s.centers.tobytes(), np.asarray(s.captured, bool).tobytes())
-        if centres != self._centres:
-            self._centres = centres
-            pens = [self._pens[bool(k)] for k in s.captured]
-            self.centers.setData(pos=s.centers, pen=pens, brush=None)
+        # Which centres are caught flickers several times a second: then only the pens change.
+        where, caught = s.centers.tobytes(), np.asarray(s.captured, bool)
+        if where != self._centres:
+            self._centres, self._caught = where, None
+            self.centers.setData(pos=s.centers, pen=self._pens[False], brush=None)
             self.centers_faint.setData(pos=s.centers, pen=pg.mkPen(0, 0, 0, 200, width=2))
+        if self._caught is None or not np.array_equal(caught, self._caught):
+            self._caught = caught
+            self.centers.setPen([self._pens[bool(k)] for k in caught])
         if s.potential is not self._potential:
             self._potential = s.potential
             set_heatmap(self.heat, s.potential, s.potential_rect, s.potential_levels)

@@ -79,6 +79,7 @@ class HistoryPlot(QtWidgets.QWidget):
         self.overlay = self.plot.plot(pen=pg.mkPen((30, 80, 200), width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
         self._overlay: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
         self._overlay_events: list[tuple[int, str]] = []
+        self._overlay_drawn: tuple | None = None     # (history, metric, log) the dashed curve shows
         # the step the timeline shows, when it shows the past
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 120, 0), width=2))
         self.cursor.setVisible(False)
@@ -187,6 +188,12 @@ class HistoryPlot(QtWidgets.QWidget):
         self.overlay_label.setText(text)
 
     def _redraw_overlay(self, name: str, log: bool) -> None:
+        # each of A's frames redraws the plot, B's curve included: unchanged since B's last frame, it
+        # is not set again (a new path over thousands of steps, at every frame of either side)
+        drawn = self._overlay_drawn
+        if drawn is not None and drawn[0] is self._overlay and drawn[1:] == (name, log):
+            return
+        self._overlay_drawn = (self._overlay, name, log)
         if self._overlay is None:
             self.overlay.setData([], [])
             return
