@@ -252,3 +252,34 @@ def test_the_two_workers_take_turns_on_the_window_s_core_while_both_train(qtbot,
     qtbot.waitUntil(lambda: len(turns) > n, timeout=5_000)
     tab.compare_off("A")
     assert released[-1] == pids
+
+
+def test_while_both_train_the_history_is_drawn_once_for_the_two_sides_frames(qtbot, open_window):
+    from PySide6 import QtCore
+
+    class Paints(QtCore.QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                self.n += 1
+            return False
+
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.compare_on()
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: tab.running and tab.twin.running and tab.step > 5 and tab.twin.step > 5,
+                    timeout=60_000)
+    paints = Paints()
+    tab.history_plot.plot.viewport().installEventFilter(paints)
+    a0, b0 = tab._frame_times[-1], tab.twin._frame_times[-1]
+    qtbot.wait(1500)
+    drawn = sum(1 for t in tab._frame_times if t > a0) + sum(1 for t in tab.twin._frame_times if t > b0)
+    assert drawn > 20
+    assert paints.n < 0.75 * drawn            # about one paint per frame of A, not one per frame of each
+    tab.controls.play.click()
+    qtbot.waitUntil(lambda: not tab.running and not tab.twin.running, timeout=10_000)
+    qtbot.wait(300)
+    xs, _ = tab.history_plot.overlay.getData()
+    assert xs[-1] == tab.twin.history.steps[-1]      # B's last frame is drawn once both are paused

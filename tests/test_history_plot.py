@@ -117,3 +117,16 @@ def test_a_s_frames_leave_b_s_unchanged_dashed_curve_alone(qtbot, plot, monkeypa
     assert len(sets) == 4
     h.set_overlay(None)
     assert sets[-1] == 0 and len(h.overlay.getData()[0] if h.overlay.getData()[0] is not None else ()) == 0
+
+
+def test_b_s_history_can_wait_for_a_s_next_frame(qtbot, plot):
+    """While both sides train, B's frame only hands its history over and A's next frame draws both
+    curves, B's changes marked too: one redraw of the plot for the two frames."""
+    h = plot()
+    b = (np.arange(1.0, 31.0), {"loss": np.linspace(3, 2, 30)})
+    h.set_overlay(b, [(10, "lr=0.01")], draw=False)
+    assert len(h.overlay.getData()[0] if h.overlay.getData()[0] is not None else ()) == 0    # not yet
+    show(qtbot, h, np.arange(1.0, 21.0), {"loss": np.ones(20)})
+    xs, ys = h.overlay.getData()
+    assert len(xs) == 30 and np.allclose(ys, b[1]["loss"])
+    assert "B: lr=0.01" in h.marker_text.toPlainText()

@@ -167,11 +167,14 @@ class HistoryPlot(QtWidgets.QWidget):
             self.cursor.setPos(step)
 
     def set_overlay(self, history: tuple[np.ndarray, dict[str, np.ndarray]] | None,
-                    events: list[tuple[int, str]] = ()) -> None:
-        """Side B's history, dashed over A's, and its changes (None: not comparing)."""
+                    events: list[tuple[int, str]] = (), draw: bool = True) -> None:
+        """Side B's history, dashed over A's, and its changes (None: not comparing). draw=False: only
+        kept, for the next redraw (A's next frame draws both)."""
         self._overlay = history
         events = list(events) if history is not None else []
-        if events != self._overlay_events:
+        if not draw:
+            self._overlay_events = events
+        elif events != self._overlay_events:
             self._overlay_events = events
             self.redraw()                      # the markers too
         else:

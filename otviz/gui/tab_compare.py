@@ -11,6 +11,8 @@ panel, panel_column, history, history_plot, link, status_changed).
 """
 from __future__ import annotations
 
+import time
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
@@ -22,6 +24,9 @@ from otviz.session.compare import (PRESETS, b_session_path, describe_differences
 # s between two field states each side sends the helper: it serves both runs, so each at half the rate
 # of one run (still twice a second), which leaves the two trainings that much more of the machine
 COMPARE_FIELD_INTERVAL = 0.5
+# s since A's last frame within which B's frame leaves its history for A's next frame to draw: while
+# both train, the plot is then drawn once for both instead of once for each side's frame
+HISTORY_WAIT_S = 0.1
 # s each side's worker trains on the window's core before the two swap (two cores only): short enough
 # that neither side is seen to pull ahead, long against a worker's move to the other core (its caches)
 TURN_S = 0.5
@@ -212,10 +217,12 @@ class TabCompare:
 
     def _twin_drew(self, history: tuple, events: list) -> None:
         """Side B drew a frame: its history (steps, columns) joins A's plot, dashed, and its changes
-        are marked there too."""
+        are marked there too: at A's next frame while A's frames are coming, else now."""
         if self.twin is None:
             return
-        self.history_plot.set_overlay(history, events)
+        times = self._frame_times
+        a_coming = self.running and times and time.perf_counter() - times[-1] < HISTORY_WAIT_S
+        self.history_plot.set_overlay(history, events, draw=not a_coming)
         self._show_differences()
 
     # ---------------------------------------------------------------- off
