@@ -282,7 +282,30 @@ def test_while_both_train_the_history_is_drawn_once_for_the_two_sides_frames(qtb
     qtbot.waitUntil(lambda: not tab.running and not tab.twin.running, timeout=10_000)
     qtbot.wait(300)
     xs, _ = tab.history_plot.overlay.getData()
-    assert xs[-1] == tab.twin.history.steps[-1]      # B's last frame is drawn once both are paused
+    y = tab.twin.history.column(tab.history_plot.choice.currentText())
+    assert xs[-1] == tab.twin.history.steps[np.isfinite(y)][-1]     # B's last frame is drawn once both are paused
+
+
+def test_b_s_frame_waits_for_a_s_only_while_a_s_frames_come(qtbot, open_window, monkeypatch):
+    import time
+
+    from otviz.gui import tab_compare
+
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.compare_on()
+    draws = []
+    monkeypatch.setattr(tab.history_plot, "set_overlay", lambda h, e=(), draw=True: draws.append(draw))
+    b = (np.arange(3.0), {"cost": np.ones(3)})
+    tab.running = True
+    tab._frame_times.append(time.perf_counter())                   # A drew just now
+    tab._twin_drew(b, [])
+    tab._frame_times.append(time.perf_counter() - 2 * tab_compare.HISTORY_WAIT_S)   # A's frames stopped
+    tab._twin_drew(b, [])
+    tab.running = False                                            # A paused
+    tab._frame_times.append(time.perf_counter())
+    tab._twin_drew(b, [])
+    assert draws == [False, True, True]
 
 
 @pytest.mark.parametrize("few", [True, False])
