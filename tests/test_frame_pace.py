@@ -23,8 +23,6 @@ class Link:
 def paced_tab():
     tab = MethodTab.__new__(MethodTab)                 # only the pacing state is used
     tab._gui_cost, tab._fps_cap = 0.0, method_tab.MAX_FPS
-    tab.twin = tab.host = None                         # one run: the display's whole rate
-    tab._few_cores = True
     tab.on_screen = lambda: True
     return tab
 
