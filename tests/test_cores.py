@@ -183,12 +183,3 @@ def test_the_window_keeps_to_one_core_and_its_workers_painters_helpers_and_encod
     window = str(sorted(os.sched_getaffinity(0))[1:2])
     assert got == [["GUI", window], ["WORKER", both], ["FIELDS", both], ["PAINTER", both], ["ENCODER", both],
                    ["GUI", window]]
-
-
-@pytest.mark.parametrize("n, few", [(1, True), (2, True), (4, True), (8, False)])
-def test_few_cores(fake_affinity, n, few):
-    fake_affinity(n)
-    assert cores.few_cores() is few
-    if 2 <= n <= 4:
-        cores.keep_window_on_one_core()       # the window's own core is one: what counts is the machine's
-        assert cores.few_cores()

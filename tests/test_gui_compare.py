@@ -306,23 +306,3 @@ def test_b_s_frame_waits_for_a_s_only_while_a_s_frames_come(qtbot, open_window, 
     tab._frame_times.append(time.perf_counter())
     tab._twin_drew(b, [])
     assert draws == [False, True, True]
-
-
-@pytest.mark.parametrize("few", [True, False])
-def test_on_few_cores_each_side_draws_at_most_half_the_display_rate(qtbot, open_window, monkeypatch, few):
-    from otviz.gui import method_tab
-
-    monkeypatch.setattr(method_tab, "few_cores", lambda: few)
-    win = open_window("sinkhorn")
-    tab = win.tab_by_name["sinkhorn"]
-    assert tab.fps_limit() == method_tab.MAX_FPS
-    tab.compare_on()
-    half = method_tab.MAX_FPS / 2 if few else method_tab.MAX_FPS
-    assert tab.fps_limit() == tab.twin.fps_limit() == half
-    tab.controls.play.click()
-    qtbot.waitUntil(lambda: tab.step > 10 and tab.twin.step > 10, timeout=60_000)
-    qtbot.wait(300)
-    assert tab._fps_cap <= half and tab.twin._fps_cap <= half      # what each side's worker was told
-    tab.controls.play.click()
-    tab.compare_off("A")
-    assert tab.fps_limit() == method_tab.MAX_FPS

@@ -27,9 +27,8 @@ from otviz.gui.views import view_class
 from otviz.gui.worker import WorkerLink
 from otviz.methods import method_info
 from otviz.session.history import History
-from otviz.util.cores import few_cores
 
-MAX_FPS = 60.0            # frames a second of the tab on screen (in A | B, of its two sides together)
+MAX_FPS = 60.0            # frames a second of the tab on screen
 HIDDEN_FPS = 4.0          # of a tab training out of sight: its status and history, at little cost to it
 MIN_FPS = 10.0            # however costly a frame, the tab on screen keeps moving
 GUI_SHARE = 0.45          # of the GUI thread's time the frames of the tab on screen may take
@@ -59,7 +58,6 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
         self._asked_at: float | None = None  # when the oldest unanswered field request went out
         self._inline = False                # the helper is too slow: the worker computes the fields
         self._frame_times: deque[float] = deque(maxlen=120)
-        self._few_cores = few_cores()       # A | B then draws fewer frames a side (see fps_limit)
         self._gui_cost = 0.0                # seconds from taking a frame to its being painted (average)
         self._fps_cap = MAX_FPS
         self.recorder: Recorder | None = None
@@ -319,18 +317,10 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
             return
         cost = time.perf_counter() - t0
         self._gui_cost = cost if not self._gui_cost else 0.8 * self._gui_cost + 0.2 * min(cost, 1.0)
-        fps = min(self.fps_limit(), max(MIN_FPS, GUI_SHARE / max(self._gui_cost, 1e-4)))
+        fps = min(MAX_FPS, max(MIN_FPS, GUI_SHARE / max(self._gui_cost, 1e-4)))
         if self.on_screen() and abs(fps - self._fps_cap) > 0.1 * self._fps_cap:
             self._fps_cap = fps
             link.send("max_fps", fps)
-
-    def fps_limit(self) -> float:
-        """The display's rate for one run; in A | B on a machine of few cores, half of it a side. There
-        the two sides' frames, each a repaint of its own with its own network pass, take their time
-        from the two trainings: on two cores, going from 30–37 frames a second a side to 30 gave
-        Coulomb GAN's two runs a sixth more speed, in a half-window where the difference is hard to see."""
-        comparing = self.twin is not None or self.host is not None
-        return MAX_FPS / 2 if comparing and self._few_cores else MAX_FPS
 
     def _draw(self, f: dict) -> None:
         if "config" in f:

@@ -42,18 +42,6 @@ def keep_window_on_one_core() -> int | None:
     return allowed[-1]
 
 
-def few_cores() -> bool:
-    """At most MAX_CORES cores for the app: what the window draws then takes from training."""
-    cores = _all_cores()
-    if cores:
-        return True                    # a window kept to one core: 2 to MAX_CORES
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    return n <= MAX_CORES
-
-
 def take_all_cores() -> None:
     """In a process started by a pinned window: use every core the window was allowed."""
     _set(_all_cores())
