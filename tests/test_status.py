@@ -45,3 +45,15 @@ def test_status_bar_follows_training_and_pause(qtbot, open_window):
     conftest.wait_paused(qtbot, tab)
     qtbot.waitUntil(lambda: f"paused at step {tab.step}" in label.text(), timeout=5_000)
     assert "steps/s" not in label.text()
+
+
+def test_a_tab_s_passing_message_goes_when_another_tab_is_shown(qtbot, open_window):
+    win = open_window("sinkhorn", "swgmm")
+    a, b = win.tab_by_name["sinkhorn"], win.tab_by_name["swgmm"]
+    win.tabs.setCurrentWidget(a)
+    a.status_changed.emit("compare off: kept B")
+    assert win.statusBar().currentMessage() == "compare off: kept B"
+    b.status_changed.emit("a message of a tab out of sight")
+    assert win.statusBar().currentMessage() == "compare off: kept B"      # not shown over the tab on screen
+    win.tabs.setCurrentWidget(b)
+    assert win.statusBar().currentMessage() == ""                          # b's status, not a's message

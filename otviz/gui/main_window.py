@@ -31,6 +31,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.tab_by_name[name] = tab
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status_label, 1)
+        # a tab's passing message ("compare off: kept B") is about that tab: the next one shows its own
+        self.tabs.currentChanged.connect(lambda _i: self.statusBar().clearMessage())
         # The recording's indicator: in the status bar, outside the recorded plots, and always there
         # (empty when idle) so that its appearing never changes the height of what is above it.
         self.rec_indicator = QtWidgets.QLabel()
