@@ -133,3 +133,11 @@ def test_axis_views_show_the_step_of_their_fields(qtbot):
     assert "(step" not in v.cost_info.toPlainText()
     x, y = v.cost_pts.data().T
     assert np.array_equal(np.asarray(x), newest.proj) and np.array_equal(np.asarray(y), newest.cost)
+
+
+def test_orders_are_written_with_sub_and_superscripts():
+    from otviz.gui.swgmm_view import order_text
+
+    assert order_text("SW", 2.0) == "SW₂" and order_text("W", 2.0, power=True) == "W₂²"
+    assert order_text("W", 1.0, power=True) == "W₁¹"
+    assert order_text("W", 1.5, power=True) == "W_1.5^1.5"       # no such characters for "1.5"

@@ -12,6 +12,7 @@ from otviz.gui.view_base import ACCENT, FAKE, REAL, CornerText, MethodView, make
 from otviz.methods.swgmm_config import FIXED_PRESETS, SWGMMSnapshot
 
 MAX_TRACE = 4000                # frames kept in the nll trace
+_SUB, _SUP = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"), str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
 LINE_REACH = 3.0                # direction lines run through the origin to ±this × the data's radius
 FIT = (30, 60, 200)
@@ -201,7 +202,7 @@ class SWGMMView(MethodView):
                 self.em_means.setData([])
         p = s.p
         sw = f"{s.sw:.4g}" if np.isfinite(s.sw) else "—"
-        text = f"step {s.step}   SW_{p:g} = {sw}   nll = {s.nll:.4f}"
+        text = f"step {s.step}   {order_text('SW', p)} = {sw}   nll = {s.nll:.4f}"
         if em is not None:
             text += f"   (EM nll = {em['nll']:.4f})"
         if s.max_sliced:
@@ -220,7 +221,7 @@ class SWGMMView(MethodView):
             return
         self._axis_drawn = (s.proj, age)
         self._set_title(self.cost, f"per-point transport cost along {axis}")
-        self.cost_info.setText(f"W_{p:g}^{p:g} = {s.axis_wpp:.4g}{age}")
+        self.cost_info.setText(f"{order_text('W', p, power=True)} = {s.axis_wpp:.4g}{age}")
         self.cost_pts.setData(np.stack([s.proj, s.cost], 1))
         self._set_title(self.cdf, f"CDF alignment along {axis}")
         xs, lv, q = s.cdf_x, s.cdf_levels, s.gmm_quantiles
@@ -299,3 +300,12 @@ def _labelled(text: str, box: QtWidgets.QWidget) -> QtWidgets.QWidget:
     lay.addWidget(QtWidgets.QLabel(text))
     lay.addWidget(box)
     return w
+
+
+def order_text(name: str, p: float, power: bool = False) -> str:
+    """W₂, SW₂ or W₂² as a plot's line of numbers writes them; an order with no sub- and superscript
+    characters (p = 1.5) as W_1.5^1.5."""
+    order = f"{p:g}"
+    if not order.isdigit():
+        return f"{name}_{order}" + (f"^{order}" if power else "")
+    return name + order.translate(_SUB) + (order.translate(_SUP) if power else "")
