@@ -35,7 +35,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # a tab's passing message ("compare off: kept B") is about that tab: the next one shows its own
         self.tabs.currentChanged.connect(lambda _i: self.statusBar().clearMessage())
         self.tabs.currentChanged.connect(lambda _i: QtCore.QTimer.singleShot(0, self._keep_long_lived))
-        self._long_lived_views: set[str] = set()     # tabs whose views were set aside from the collector
+        self._long_lived_views: frozenset[str] | None = None   # tabs whose views were set aside (None: nothing yet)
         # The recording's indicator: in the status bar, outside the recorded plots, and always there
         # (empty when idle) so that its appearing never changes the height of what is above it.
         self.rec_indicator = QtWidgets.QLabel()
@@ -308,15 +308,15 @@ class MainWindow(QtWidgets.QMainWindow):
         in A | B), 1–2 ms once they were set aside. Done at the first show and at each tab's first view;
         the window's close gives them back. (No collection first: it would take that long once more, and
         little of what exists then is garbage.)"""
-        views = {name for name, tab in self.tab_by_name.items() if tab.view is not None}
-        if views <= self._long_lived_views and self._long_lived_views:
+        views = frozenset(name for name, tab in self.tab_by_name.items() if tab.view is not None)
+        if views == self._long_lived_views:      # views are only ever added: nothing new to set aside
             return
-        self._long_lived_views |= views
+        self._long_lived_views = views
         gc.freeze()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        gc.unfreeze()                     # the window's objects may be collected again
         """End every process together: ask each to quit, terminate any still busy after a second."""
+        gc.unfreeze()                     # the window's objects may be collected again
         self._status_timer.stop()
         links = []
         for tab in self.tab_by_name.values():

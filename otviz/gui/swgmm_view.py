@@ -12,7 +12,6 @@ from otviz.gui.view_base import ACCENT, FAKE, REAL, CornerText, MethodView, make
 from otviz.methods.swgmm_config import FIXED_PRESETS, SWGMMSnapshot
 
 MAX_TRACE = 4000                # frames kept in the nll trace
-_SUB, _SUP = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"), str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 MAX_MATCH_LINES = 60            # transport segments drawn in the CDF view (every k-th sample)
 LINE_REACH = 3.0                # direction lines run through the origin to ±this × the data's radius
 FIT = (30, 60, 200)
@@ -300,6 +299,9 @@ def _labelled(text: str, box: QtWidgets.QWidget) -> QtWidgets.QWidget:
     lay.addWidget(QtWidgets.QLabel(text))
     lay.addWidget(box)
     return w
+
+
+_SUB, _SUP = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"), str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def order_text(name: str, p: float, power: bool = False) -> str:
