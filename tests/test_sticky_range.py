@@ -107,3 +107,33 @@ def test_heatmap_levels_are_round_and_hold_the_data():
     assert nice_levels(-1.3, 1.3) == (-1.5, 1.5)
     assert nice_levels(3.0, 3.0) == (3.0, 3.0)          # nothing to round: left alone
 
+
+
+def test_numbers_kept_clear_sit_below_the_lowest_points_and_stay_so_as_they_wrap(qtbot):
+    """A line of numbers at the bottom of the plot (Sinkhorn's clouds, SW-GMM's fit) with keep_clear:
+    the auto-range leaves its band free, so the lowest points are drawn above it, not under it, also
+    once the plot is narrower and the numbers take two lines; without it they overlap."""
+    from otviz.gui.view_base import CornerText
+
+    line = "ε = 0.1   (P,C) = 0.0503662   exact OT = 0.00317284   1 iteration, marginal error 1.4e-07"
+    tops = {}
+    for keep in (True, False):
+        w, vb, curve = _plot(qtbot)
+        text = CornerText(vb, keep_clear=keep)
+        text.setText(line)
+        x = np.linspace(0.0, 2.0, 41)
+        y = (x - 1.0) ** 2                                # a moon: its lowest point at y = 0
+        for width in (700, 300):                          # one line, then two
+            w._test_box.resize(width, 300)
+            qtbot.waitUntil(lambda: abs(vb.width() - (width - 60)) < 40, timeout=2000)
+            if width == 700:
+                vb.enableAutoRange()                      # then the sticky range alone makes room
+            _show(qtbot, w, vb, curve, x, y)
+            lowest = vb.mapViewToScene(pg.Point(1.0, 0.0)).y()      # scene pixels grow downwards
+            numbers_top = text.textItem.mapToScene(text.textItem.boundingRect().topLeft()).y()
+            tops[keep, width] = (lowest, numbers_top)
+    for width in (700, 300):
+        lowest, top = tops[True, width]
+        assert lowest < top, (width, lowest, top)         # the points end above the numbers
+        lowest, top = tops[False, width]
+        assert lowest > top, (width, lowest, top)         # as they did not

@@ -158,7 +158,7 @@ class SinkhornView(MethodView):
         self.tgt = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(FAKE), pen=pg.mkPen("w"), name="target")
         self.clouds.addItem(self.src)
         self.clouds.addItem(self.tgt)
-        self.info = CornerText(self.clouds.getPlotItem().vb)
+        self.info = CornerText(self.clouds.getPlotItem().vb, keep_clear=True)
 
     def _build_convergence(self) -> None:
         """The marginal error per iteration, on a log axis labelled at powers of ten."""

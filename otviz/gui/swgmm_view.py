@@ -83,7 +83,7 @@ class SWGMMView(MethodView):
             self.fit.addItem(it)
         self.fit.addItem(self.points)
         self.points.setZValue(-1)
-        self.info = CornerText(self.fit.getPlotItem().vb)
+        self.info = CornerText(self.fit.getPlotItem().vb, keep_clear=True)
 
     def _build_axis_views(self) -> None:
         """(b) each point's share of W_p^p along the axis; (c) CDF alignment: the empirical

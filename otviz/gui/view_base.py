@@ -1,11 +1,11 @@
 """The base of every method's plot area, and small helpers shared by the views (heatmaps, plots)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from otviz.methods.snapshot import Snapshot
 
@@ -140,7 +140,16 @@ class StickyViewBox(pg.ViewBox):
     def __init__(self, *args, **kwargs):
         self._in_auto = False
         self._refit = [True, True]       # per axis: fit the next auto-range tightly
+        # pixels at the bottom that the data are kept out of (a line of numbers there), or None
+        self.keep_clear: Callable[[], float] | None = None
         super().__init__(*args, **kwargs)
+
+    def _kept_clear(self) -> float:
+        """The share of the view's height kept clear at its bottom (at most half of it)."""
+        height = self.height()
+        if self.keep_clear is None or self.state["yInverted"] or height <= 0:
+            return 0.0
+        return min(max(self.keep_clear() / height, 0.0), 0.5)
 
     def refit(self) -> None:
         """Fit the next auto-range tightly (new data: a reset, another dataset)."""
@@ -169,6 +178,10 @@ class StickyViewBox(pg.ViewBox):
     def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True, disableAutoRange=True):
         if self._in_auto and rect is None:
             wanted, current = [xRange, yRange], self.viewRange()
+            clear = self._kept_clear()
+            if clear:                    # the data's part of the view is above the band kept clear
+                (y0, y1) = current[1]
+                current = [current[0], [y0 + clear * (y1 - y0), y1]]
             # the wanted range includes pyqtgraph's padding, which may reach below a lower limit (a step
             # axis starts at 0) that the view never shows: compare within the limit, or the data would
             # seem to leave the view on every frame
@@ -199,6 +212,8 @@ class StickyViewBox(pg.ViewBox):
                               (r[0] - (self.HEADROOM + g[0]) * (r[1] - r[0]),
                                r[1] + (self.HEADROOM + g[1]) * (r[1] - r[0]))
                               for r, g in zip(wanted, grow)]
+            if clear and yRange is not None:
+                yRange = (yRange[0] - clear / (1 - clear) * (yRange[1] - yRange[0]), yRange[1])
             # headroom stops at a lower limit (steps start at 0): cut there, since the ViewBox would
             # shift the whole range up and leave the room on the other side instead
             xRange, yRange = [r if r is None or low is None or r[0] >= low else (low, max(r[1], low))
@@ -237,39 +252,81 @@ def make_plot(title: str = "", *, equal: bool = True, x: str = "", y: str = "",
 
 
 def _shrinkable_title(label: pg.LabelItem) -> None:
-    """A title that never sets its plot's minimum width. A label asks for its text's width, and a
-    plot narrower than its title (two views side by side in A | B) was laid out wider than its widget:
-    its right-hand axis and data were cut off. Now the title's end is cut instead (it starts at the
-    left edge, so that it reads from its beginning), and the tooltip holds it whole."""
-    measure = label.updateMin
+    """A title that never sets its plot's minimum width, and ends in "…" where it is cut. A label asks
+    for its text's width, and a plot narrower than its title (two views side by side in A | B) was laid
+    out wider than its widget: its right-hand axis and data were cut off. Now the title gives way: its
+    beginning is shown from the left edge, then "…", and the tooltip holds it whole."""
+    measure, set_text = label.updateMin, label.setText
+    # the title set last, whole: its width, font and characters (to measure what part of it fits)
+    whole: dict = {"new": True}
+
+    def set_whole(text, **args):
+        if text == label.text and not args:
+            return                                 # the same title (views set theirs at every frame)
+        whole["new"] = True
+        set_text(text, **args)
 
     def update_min():
+        item = label.item
+        if whole["new"]:                           # a new title: setText has just put it whole in the item
+            cursor = QtGui.QTextCursor(item.document())
+            cursor.setPosition(min(1, item.document().characterCount() - 1))
+            whole.update(new=False, width=item.boundingRect().width(), plain=item.toPlainText(),
+                         font=cursor.charFormat().font().resolve(item.font()), shown=None)
+        # a title wider than its column may run on over the plot's right-hand axis and colour bar
+        width, parent = label.rect().width(), label.parentItem()
+        room = max(width, parent.boundingRect().width() - label.pos().x()) if parent is not None else width
+        shown = None
+        if 0 < width and room < whole["width"]:
+            margin = 2 * item.document().documentMargin()
+            shown = QtGui.QFontMetricsF(whole["font"]).elidedText(
+                whole["plain"], QtCore.Qt.TextElideMode.ElideRight, max(room - margin, 0.0))
+        if shown != whole["shown"]:
+            if shown is None:                      # room again: the whole title, placed as pyqtgraph does
+                whole["new"] = True
+                set_text(label.text)
+                return
+            cursor = QtGui.QTextCursor(item.document())       # the same characters' format, fewer of them
+            cursor.setPosition(min(1, item.document().characterCount() - 1))
+            fmt = cursor.charFormat()
+            cursor.select(QtGui.QTextCursor.SelectionType.Document)
+            cursor.insertText(shown, fmt)
+            whole["shown"] = shown
         measure()
-        rect, text = label.rect(), label.itemRect()
-        if 0 < rect.width() < text.width():
-            label.item.setPos(label.item.pos() + QtCore.QPointF(rect.left() - text.left(), 0))
+        if 0 < width < whole["width"]:             # from the left edge, so that it reads from its beginning
+            rect, text = label.rect(), label.itemRect()
+            item.setPos(item.pos() + QtCore.QPointF(rect.left() - text.left(), 0))
         label.setMinimumWidth(0)
         hints = getattr(label, "_sizeHint", None)
         if isinstance(hints, dict) and QtCore.Qt.SizeHint.MinimumSize in hints:
             hints[QtCore.Qt.SizeHint.MinimumSize] = (0, hints[QtCore.Qt.SizeHint.MinimumSize][1])
-        label.setToolTip(label.text if isinstance(label.text, str) else "")
+        label.setToolTip(whole["plain"] if shown is not None else "")
         label.updateGeometry()
 
-    label.updateMin = update_min
+    label.updateMin, label.setText = update_min, set_whole
     update_min()
 
 
 class CornerText(pg.TextItem):
     """A view's line of numbers in a corner of a plot's view box (bottom-left, or top-left), kept there
     as the plot is resized and wrapped when wider than the plot: a narrow one, as in A | B, shows it
-    whole on more lines instead of cutting it off."""
+    whole on more lines instead of cutting it off. keep_clear (at the bottom of a StickyViewBox): the
+    view's range leaves the numbers' band free of data, so that they never sit on the lowest points."""
 
-    def __init__(self, vb: pg.ViewBox, top: bool = False, fill=None):
+    def __init__(self, vb: pg.ViewBox, top: bool = False, fill=None, keep_clear: bool = False):
         super().__init__(color=(20, 20, 20), anchor=(0, 0 if top else 1), fill=fill)
         self.setParentItem(vb)
         self._vb, self._top = vb, top
+        if keep_clear and not top and isinstance(vb, StickyViewBox):
+            vb.keep_clear = self.height_px
         vb.sigResized.connect(self._place)
         self._place()
+
+    def height_px(self) -> float:
+        """Pixels from the view's bottom to the top of the numbers (none when there are none)."""
+        if not self.isVisible() or not self.textItem.toPlainText():
+            return 0.0
+        return self.textItem.boundingRect().height() + 8
 
     def setText(self, text: str, color=None) -> None:
         super().setText(text, color)
