@@ -306,3 +306,45 @@ def test_b_s_frame_waits_for_a_s_only_while_a_s_frames_come(qtbot, open_window, 
     tab._frame_times.append(time.perf_counter())
     tab._twin_drew(b, [])
     assert draws == [False, True, True]
+
+
+def test_both_sides_draw_at_one_rate_set_by_the_mean_of_their_frames_costs(qtbot, open_window):
+    """While both train, the side whose frames cost the GUI more is not drawn less often: both get the
+    rate the mean cost allows, within the GUI's share for two runs; a side alone keeps its own."""
+    import time
+
+    from otviz.gui.method_tab import GUI_SHARE
+
+    win = open_window("sinkhorn")
+    tab = win.tab_by_name["sinkhorn"]
+    tab.compare_on()
+    twin = tab.twin
+    caps = {}
+
+    class Link:                                       # what a side's drawn frame tells its worker
+        def __init__(self, side):
+            self.side = side
+
+        def frame_drawn(self, f):
+            pass
+
+        def send(self, kind, value):
+            if kind == "max_fps":
+                caps[self.side] = value
+
+    def draw(side):
+        side._drawn(Link(side), {"running": True}, time.perf_counter() - side._gui_cost)
+
+    try:
+        tab.running = twin.running = True
+        tab._gui_cost, twin._gui_cost = 0.009, 0.027  # B's frames cost three times A's
+        draw(tab)
+        draw(twin)
+        assert caps[tab] == pytest.approx(GUI_SHARE / 0.018, rel=0.05)
+        assert caps[twin] == pytest.approx(caps[tab], rel=0.05)
+        twin.running = False                          # B stopped: A draws at its own frames' rate
+        tab._gui_cost = 0.009
+        draw(tab)
+        assert caps[tab] == pytest.approx(GUI_SHARE / 0.009, rel=0.05)
+    finally:
+        tab.running = twin.running = False

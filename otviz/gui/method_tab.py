@@ -317,7 +317,7 @@ class MethodTab(TabFields, TabRecording, TabTimeline, TabCompare, QtWidgets.QWid
             return
         cost = time.perf_counter() - t0
         self._gui_cost = cost if not self._gui_cost else 0.8 * self._gui_cost + 0.2 * min(cost, 1.0)
-        fps = min(MAX_FPS, max(MIN_FPS, GUI_SHARE / max(self._gui_cost, 1e-4)))
+        fps = min(MAX_FPS, max(MIN_FPS, GUI_SHARE / max(self.frame_cost(), 1e-4)))
         if self.on_screen() and abs(fps - self._fps_cap) > 0.1 * self._fps_cap:
             self._fps_cap = fps
             link.send("max_fps", fps)
