@@ -23,6 +23,7 @@ class Link:
 def paced_tab():
     tab = MethodTab.__new__(MethodTab)                 # only the pacing state is used
     tab._gui_cost, tab._fps_cap = 0.0, method_tab.MAX_FPS
+    tab.twin = tab.host = None                         # a single run, not a side of A | B
     tab.on_screen = lambda: True
     return tab
 
