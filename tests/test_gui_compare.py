@@ -271,13 +271,21 @@ def test_while_both_train_the_history_is_drawn_once_for_the_two_sides_frames(qtb
     tab.controls.play.click()
     qtbot.waitUntil(lambda: tab.running and tab.twin.running and tab.step > 5 and tab.twin.step > 5,
                     timeout=60_000)
+    from otviz.gui.tab_compare import HISTORY_WAIT_S
+
     paints = Paints()
     tab.history_plot.plot.viewport().installEventFilter(paints)
     a0, b0 = tab._frame_times[-1], tab.twin._frame_times[-1]
     qtbot.wait(1500)
-    drawn = sum(1 for t in tab._frame_times if t > a0) + sum(1 for t in tab.twin._frame_times if t > b0)
-    assert drawn > 20
-    assert paints.n < 0.75 * drawn            # about one paint per frame of A, not one per frame of each
+    a = [t for t in tab._frame_times if t > a0]
+    b = [t for t in tab.twin._frame_times if t > b0]
+    # B's frames that came long after A's last one draw the history themselves; the others leave it
+    # to A's next frame (on a busy machine A's frames are sparse, and more of B's come late)
+    late = sum(1 for t in b if t - max([x for x in tab._frame_times if x < t], default=-1.0) >= HISTORY_WAIT_S)
+    assert len(a) > 10 and len(b) - late >= 5
+    # about one paint per frame of A and per late frame of B, not one per frame of each side (the plot
+    # also repaints now and then for itself: a new axis range)
+    assert paints.n <= len(a) + len(b) - (len(b) - late) // 2, (paints.n, len(a), len(b), late)
     tab.controls.play.click()
     qtbot.waitUntil(lambda: not tab.running and not tab.twin.running, timeout=10_000)
     qtbot.wait(300)
