@@ -47,7 +47,7 @@ class SWGMMConfig:
     optimizer: str = param("adam", choices=("adam", "rmsprop"),
                            help="Adam (lr 0.2) or centred RMSprop (lr 0.05); switching restarts its state")
     lr: float = param(0.2, lo=1e-4, hi=2.0, log=True, help="Learning rate")
-    max_sliced: bool = param(False, help="Max-sliced: train on the one direction where W_p is largest "
+    max_sliced: bool = param(False, help="Max-sliced: train on the one direction where Wₚ is largest "
                                          "(found by a few ascent steps), plus the fixed directions")
     axis: str = param("x", choices=tuple(AXES), help="Direction of the per-point cost and CDF views")
     show_em: bool = param(True, label="show EM overlay", help="Overlay scikit-learn's EM fit of the same data")
