@@ -269,10 +269,8 @@ def _shrinkable_title(label: pg.LabelItem) -> None:
     def update_min():
         item = label.item
         if whole["new"]:                           # a new title: setText has just put it whole in the item
-            cursor = QtGui.QTextCursor(item.document())
-            cursor.setPosition(min(1, item.document().characterCount() - 1))
             whole.update(new=False, width=item.boundingRect().width(), plain=item.toPlainText(),
-                         font=cursor.charFormat().font().resolve(item.font()), shown=None)
+                         font=_first_format(item)[1].font().resolve(item.font()), shown=None)
         # a title wider than its column may run on over the plot's right-hand axis and colour bar
         width, parent = label.rect().width(), label.parentItem()
         room = max(width, parent.boundingRect().width() - label.pos().x()) if parent is not None else width
@@ -286,9 +284,7 @@ def _shrinkable_title(label: pg.LabelItem) -> None:
                 whole["new"] = True
                 set_text(label.text)
                 return
-            cursor = QtGui.QTextCursor(item.document())       # the same characters' format, fewer of them
-            cursor.setPosition(min(1, item.document().characterCount() - 1))
-            fmt = cursor.charFormat()
+            cursor, fmt = _first_format(item)                  # the same characters' format, fewer of them
             cursor.select(QtGui.QTextCursor.SelectionType.Document)
             cursor.insertText(shown, fmt)
             whole["shown"] = shown
@@ -305,6 +301,13 @@ def _shrinkable_title(label: pg.LabelItem) -> None:
 
     label.updateMin, label.setText = update_min, set_whole
     update_min()
+
+
+def _first_format(item: QtWidgets.QGraphicsTextItem) -> tuple[QtGui.QTextCursor, QtGui.QTextCharFormat]:
+    """A cursor after the text's first character, and that character's format (a title has one)."""
+    cursor = QtGui.QTextCursor(item.document())
+    cursor.setPosition(min(1, item.document().characterCount() - 1))
+    return cursor, cursor.charFormat()
 
 
 class CornerText(pg.TextItem):

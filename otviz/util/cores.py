@@ -92,11 +92,9 @@ def release_cores(*pids: int) -> None:
         _set(cores, pid)
 
 
-def _set(cores: set[int] | None, pid: int = 0) -> bool:
+def _set(cores: set[int] | None, pid: int = 0) -> None:
     if cores:
         try:
             os.sched_setaffinity(pid, cores)
-            return True
         except OSError:
             pass           # the machine's cores changed since the window started, or the process is gone
-    return False
